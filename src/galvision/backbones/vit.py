@@ -1,0 +1,112 @@
+"""Backbone: any timm Vision Transformer, N bands, with token, pooled and dense-map outputs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import timm
+import torch
+from torch import nn
+
+from galvision.errors import ConfigError, DataError
+
+
+class Backbone(nn.Module):
+    """A timm ViT built for galaxy stamps: ``in_chans`` bands at ``img_size`` with ``patch_size``.
+
+    Args:
+        name: timm model name; its architecture (depth, width, heads) is kept, its default
+            image and patch size are replaced by ``img_size`` and ``patch_size``.
+        in_chans: number of bands.
+        img_size: side of the square input stamp in pixels.
+        patch_size: side of a ViT patch in pixels; must divide ``img_size``.
+        weights: optional weights to start from: a galvision/Lightning checkpoint path, a timm
+            model name, or ``hf-hub:<repo>`` (see :func:`galvision.backbones.load_backbone`).
+        drop_path_rate: stochastic depth rate.
+        model_kwargs: further keyword arguments for ``timm.create_model``.
+    """
+
+    def __init__(
+        self,
+        name: str = "vit_tiny_patch16_224",
+        in_chans: int = 3,
+        img_size: int = 64,
+        patch_size: int = 8,
+        weights: str | None = None,
+        drop_path_rate: float = 0.0,
+        model_kwargs: dict | None = None,
+    ) -> None:
+        super().__init__()
+        if img_size % patch_size:
+            raise ConfigError(
+                f"backbone: img_size={img_size} is not divisible by patch_size={patch_size}"
+            )
+        if in_chans < 1:
+            raise ConfigError(f"backbone: in_chans={in_chans} must be at least 1")
+        try:
+            self.model = timm.create_model(
+                name,
+                pretrained=False,
+                num_classes=0,
+                in_chans=in_chans,
+                img_size=img_size,
+                patch_size=patch_size,
+                drop_path_rate=drop_path_rate,
+                **(model_kwargs or {}),
+            )
+        except RuntimeError as error:
+            raise ConfigError(f"backbone: timm cannot build {name!r}: {error}") from error
+        if not hasattr(self.model, "forward_intermediates"):
+            raise ConfigError(f"backbone: {name!r} is not a timm Vision Transformer")
+        self.name = name
+        self.in_chans = in_chans
+        self.img_size = img_size
+        self.patch_size = patch_size
+        self.embed_dim: int = self.model.embed_dim
+        self.depth: int = len(self.model.blocks)
+        self.num_prefix_tokens: int = self.model.num_prefix_tokens
+        if weights:
+            from galvision.backbones.weights import load_backbone
+
+            load_backbone(self, weights)
+
+    @property
+    def grid_size(self) -> int:
+        """Number of patches along one side of the image."""
+        return self.img_size // self.patch_size
+
+    def check_input(self, x: torch.Tensor) -> None:
+        """Raise a clear error when ``x`` does not fit the backbone's bands or image size."""
+        if x.ndim != 4 or x.shape[1] != self.in_chans:
+            raise DataError(
+                f"input of shape {tuple(x.shape)} has {x.shape[1] if x.ndim == 4 else '?'} "
+                f"band(s), but the backbone was built for in_chans={self.in_chans}"
+            )
+        if x.shape[-2:] != (self.img_size, self.img_size):
+            raise DataError(
+                f"input images are {x.shape[-2]}×{x.shape[-1]}, but the backbone was built "
+                f"for img_size={self.img_size}"
+            )
+
+    def forward_tokens(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalised output tokens (B, prefix + patches, D)."""
+        self.check_input(x)
+        return self.model.forward_features(x)
+
+    def forward_pooled(self, x: torch.Tensor) -> torch.Tensor:
+        """One embedding per image (B, D), pooled as the timm model pools."""
+        return self.model.forward_head(self.forward_tokens(x), pre_logits=True)
+
+    def forward_maps(self, x: torch.Tensor, indices: Sequence[int] | int) -> list[torch.Tensor]:
+        """Patch tokens of the given blocks as NCHW maps (B, D, H/p, W/p)."""
+        self.check_input(x)
+        return self.model.forward_intermediates(
+            x,
+            indices=list(indices) if not isinstance(indices, int) else indices,
+            output_fmt="NCHW",
+            intermediates_only=True,
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Pooled embedding, so that the backbone alone is a feature extractor."""
+        return self.forward_pooled(x)

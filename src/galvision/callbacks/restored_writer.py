@@ -1,0 +1,195 @@
+"""Write restored images in linear flux (FITS or HDF5) with side-by-side PNG previews."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+import h5py
+import lightning as L
+import numpy as np
+import torch
+from astropy.io import fits
+from lightning.pytorch.callbacks import BasePredictionWriter
+from PIL import Image
+
+from galvision.data.intensity import to_flux
+from galvision.data.keys import IMAGE, NAME, PSF_FWHM
+from galvision.data.observed import unique_name
+from galvision.errors import ConfigError
+
+RESTORED = "restored"
+PREVIEW_SIZE = 256  # pixels per panel side, so 64-pixel stamps are not thumbnails
+
+
+@contextmanager
+def _atomic(path: Path) -> Iterator[Path]:
+    """A temporary path next to ``path`` that replaces it only once written completely."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _numpy(value: Any) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        return value.detach().float().cpu().numpy()
+    return np.asarray(value, dtype=np.float32)
+
+
+def _write_fits(path: Path, flux: np.ndarray, psf_fwhm: float) -> None:
+    header = fits.Header()
+    header["BUNIT"] = ("nanomaggy", "linear flux per pixel")
+    header["ORIGIN"] = "galvision"
+    if np.isfinite(psf_fwhm):
+        header["PSF_FWHM"] = (float(psf_fwhm), "[arcsec] FWHM of the input PSF")
+    data = flux[0] if len(flux) == 1 else flux
+    with _atomic(path) as tmp:
+        fits.PrimaryHDU(data.astype(np.float32), header).writeto(tmp)
+
+
+def _preview_pixels(display: np.ndarray) -> np.ndarray:
+    """(C, H, W) display space to 8-bit greyscale, or RGB from bands 2, 1, 0 (z, r, g)."""
+    bands = display[:3][::-1] if len(display) >= 3 else display[:1]
+    pixels = np.rint(np.clip(bands, 0.0, 1.0) * 255).astype(np.uint8).transpose(1, 2, 0)
+    return pixels[..., 0] if pixels.shape[-1] == 1 else pixels
+
+
+def _write_preview(path: Path, panels: Sequence[np.ndarray]) -> None:
+    tiles = [_preview_pixels(panel) for panel in panels]
+    gap = np.full((tiles[0].shape[0], 2, *tiles[0].shape[2:]), 255, np.uint8)
+    strip = np.concatenate([x for tile in tiles for x in (tile, gap)][:-1], axis=1)
+    zoom = max(1, PREVIEW_SIZE // tiles[0].shape[0])
+    picture = Image.fromarray(strip)
+    picture = picture.resize((picture.width * zoom, picture.height * zoom), Image.NEAREST)
+    with _atomic(path) as tmp:
+        picture.save(tmp, format="PNG")
+
+
+class RestoredImageWriter(BasePredictionWriter):
+    """Writes restored images in nanomaggies, one FITS per image or one HDF5 per rank, and previews.
+
+    Args:
+        output_dir: folder for ``<name>_restored.fits``, ``restored-rank<k>.h5`` and
+            ``<name>_preview.png`` (input | restored).
+        format: ``fits`` (one file per image) or ``hdf5`` (datasets ``restored``, ``name``,
+            ``psf_fwhm`` in one file per rank, published when prediction ends).
+        preview: also write a PNG per image.
+        write_interval: write after every batch or once at the end of the epoch.
+    """
+
+    def __init__(
+        self,
+        output_dir: str = "restored",
+        format: Literal["fits", "hdf5"] = "fits",
+        preview: bool = True,
+        write_interval: Literal["batch", "epoch"] = "batch",
+    ) -> None:
+        choices = {
+            "format": (format, ("fits", "hdf5")),
+            "write_interval": (write_interval, ("batch", "epoch")),
+        }
+        for option, (value, allowed) in choices.items():
+            if value not in allowed:
+                raise ConfigError(
+                    f"RestoredImageWriter.{option} must be one of {allowed}, got {value!r}"
+                )
+        super().__init__(write_interval)
+        self.output_dir = Path(output_dir)
+        self.format = format
+        self.preview = preview
+        self._taken: set[str] = set()
+        self._rows = 0
+
+    def hdf5_path(self, rank: int) -> Path:
+        """The HDF5 file of one rank; ranks never share a file."""
+        return self.output_dir / f"restored-rank{rank}.h5"
+
+    def on_predict_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Start a fresh run: names and HDF5 rows from an earlier run are forgotten."""
+        self._taken = set()
+        self._rows = 0
+
+    def on_predict_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Publish this rank's HDF5 file now that every batch is in it."""
+        if self._rows:
+            final = self.hdf5_path(trainer.global_rank)
+            os.replace(self._partial_path(final), final)
+
+    def write_on_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        prediction: dict[str, Any],
+        batch_indices: Sequence[int] | None,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        """Write the restored images of one batch."""
+        self._write(prediction, batch, trainer.global_rank, batch_idx)
+
+    def write_on_epoch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        predictions: Sequence[Any],
+        batch_indices: Sequence[Any],
+    ) -> None:
+        """Write the restored images of every batch of every dataloader."""
+        nested = bool(predictions) and isinstance(predictions[0], list)
+        for loader in predictions if nested else [predictions]:
+            for batch_idx, prediction in enumerate(loader):
+                self._write(prediction, None, trainer.global_rank, batch_idx)
+
+    @staticmethod
+    def _partial_path(final: Path) -> Path:
+        return final.with_name(f".{final.name}.partial")
+
+    def _write(self, prediction: dict[str, Any], batch: Any, rank: int, batch_idx: int) -> None:
+        def field(key: str) -> Any:
+            if key in prediction:
+                return prediction[key]
+            return batch.get(key) if isinstance(batch, dict) else None
+
+        restored = _numpy(prediction[RESTORED])
+        flux = to_flux(restored).astype(np.float32)
+        fwhm = field(PSF_FWHM)
+        fwhms = np.broadcast_to(_numpy(np.nan if fwhm is None else fwhm), len(flux))
+        raw = field(NAME) or [f"rank{rank}-batch{batch_idx}-{i}" for i in range(len(flux))]
+        names = [unique_name(str(name), self._taken) for name in raw]
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        if self.format == "fits":
+            for name, image, image_fwhm in zip(names, flux, fwhms, strict=True):
+                _write_fits(self.output_dir / f"{name}_restored.fits", image, image_fwhm)
+        else:
+            self._append_hdf5(self.hdf5_path(rank), flux, names, fwhms)
+        if self.preview:
+            inputs = field(IMAGE)
+            inputs = None if inputs is None else _numpy(inputs)
+            for i, name in enumerate(names):
+                panels = [restored[i]] if inputs is None else [inputs[i], restored[i]]
+                _write_preview(self.output_dir / f"{name}_preview.png", panels)
+
+    def _append_hdf5(
+        self, final: Path, flux: np.ndarray, names: list[str], fwhms: np.ndarray
+    ) -> None:
+        # Rows go to a hidden partial file, renamed over ``final`` at the end, so a reader never
+        # sees a half-written run.
+        with h5py.File(self._partial_path(final), "a" if self._rows else "w") as file:
+            if not self._rows:
+                shape = flux.shape[1:]
+                file.create_dataset(RESTORED, (0, *shape), "f4", maxshape=(None, *shape))
+                file.create_dataset(NAME, (0,), h5py.string_dtype(), maxshape=(None,))
+                file.create_dataset(PSF_FWHM, (0,), "f4", maxshape=(None,))
+                file[RESTORED].attrs["BUNIT"] = "nanomaggy"
+                file.attrs["ORIGIN"] = "galvision"
+            for key, rows in ((RESTORED, flux), (NAME, names), (PSF_FWHM, fwhms)):
+                file[key].resize(self._rows + len(rows), axis=0)
+                file[key][self._rows :] = rows
+        self._rows += len(flux)

@@ -1,0 +1,98 @@
+"""The ``galvision`` command: LightningCLI (fit/validate/test/predict) plus ``benchmark``."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from argparse import ArgumentError
+from pathlib import Path
+
+import torch
+from jsonargparse import set_parsing_settings
+from lightning.pytorch.cli import LightningCLI
+
+from galvision.data.datamodules import GalaxyDataModule
+from galvision.errors import CheckpointError, GalvisionError
+from galvision.plugins import load_plugins
+from galvision.tasks.base import GalaxyTask
+
+# Tasks own the on-device batch preparation; the datamodule's empty hook is not a conflict.
+warnings.filterwarnings("ignore", message=".*overridden `on_after_batch_transfer`.*")
+CHECKPOINT_ALIASES = {"last", "best", "hpc", "registry"}
+_NOISE = (
+    "Expected a <class 'NoneType'>",
+    "Given value",
+    "Subtypes:",
+    "Errors:",
+    "Does not validate",
+    "Problem with given class_path",
+)
+
+
+class GalvisionCLI(LightningCLI):
+    """LightningCLI with omegaconf interpolation and any GalaxyTask / GalaxyDataModule."""
+
+    def __init__(self, args: list[str] | None = None, run: bool = True) -> None:
+        super().__init__(
+            GalaxyTask,
+            GalaxyDataModule,
+            subclass_mode_model=True,
+            subclass_mode_data=True,
+            parser_kwargs={
+                "parser_mode": "omegaconf+",
+                "default_env": False,
+                "exit_on_error": False,
+            },
+            save_config_kwargs={"overwrite": True},
+            auto_configure_optimizers=False,
+            args=args,
+            run=run,
+        )
+
+    def before_instantiate_classes(self) -> None:
+        """Refuse a checkpoint path that does not exist before any work starts."""
+        config = self.config.get(self.config.get("subcommand") or "", self.config)
+        ckpt_path = config.get("ckpt_path") if hasattr(config, "get") else None
+        if ckpt_path and ckpt_path not in CHECKPOINT_ALIASES and not Path(ckpt_path).is_file():
+            raise CheckpointError(f"--ckpt_path: no such checkpoint file {ckpt_path}")
+
+
+def summarize_config_error(error: Exception) -> str:
+    """The key at fault and the most specific reason of a jsonargparse error, on one line."""
+    lines = [line.strip(" -") for line in str(error).splitlines() if line.strip()]
+    key = ""
+    if lines and lines[0].startswith("Parser key"):
+        key = lines.pop(0).removeprefix("Parser key").strip(' ":') + ": "
+    reasons = [line for line in lines if not line.startswith(_NOISE)]
+    return key + (reasons[-1] if reasons else " ".join(lines[:1]))
+
+
+def _is_config_error(error: Exception) -> bool:
+    return isinstance(error, ArgumentError) or "Union subtypes" in str(error)
+
+
+def main(args: list[str] | None = None) -> None:
+    """Entry point of ``galvision``; ``args`` defaults to the command line."""
+    argv = sys.argv[1:] if args is None else list(args)
+    load_plugins()
+    torch.set_float32_matmul_precision("high")
+    # Interpolations such as ${trainer.default_root_dir} resolve after the command line, so
+    # --trainer.default_root_dir moves the logs and checkpoints too.
+    set_parsing_settings(omegaconf_absolute_to_relative_paths=True)
+    try:
+        if argv and argv[0] == "benchmark":
+            from galvision.benchmark.command import benchmark_main
+
+            benchmark_main(argv[1:])
+        else:
+            GalvisionCLI(args=argv)
+    except (ArgumentError, ValueError) as error:
+        if not _is_config_error(error):
+            raise
+        sys.exit(f"galvision: error: {summarize_config_error(error)}")
+    except GalvisionError as error:
+        sys.exit(f"galvision: error: {error}")
+
+
+if __name__ == "__main__":
+    main()

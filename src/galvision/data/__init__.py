@@ -1,0 +1,1 @@
+"""Data: simulation, readers, datamodules and on-device degradations."""

@@ -1,0 +1,16 @@
+"""Names of the entries of a batch dictionary, defined once for every task and datamodule."""
+
+IMAGE = "image"  # (B, C, H, W) model input in display space
+TARGET = "target"  # (B, C, H, W) what the model must output, display space
+CLEAN = "clean"  # (B, C, H, W) noise-free, PSF-free galaxy in linear flux (nanomaggies)
+OBSERVED = "observed"  # (B, C, H, W) degraded observation in linear flux
+TARGET_FLUX = "target_flux"  # (B, C, H, W) clean galaxy through the target PSF, linear flux
+PSF = "psf"  # (B, C, k, k) observing PSF, unit sum per band
+TARGET_PSF = "target_psf"  # (B, C, k, k) narrow target PSF, unit sum per band
+PSF_FWHM = "psf_fwhm"  # (B,) FWHM of the observing PSF in arcsec (reference band)
+SKY_SIGMA = "sky_sigma"  # (B, C) background noise per pixel, nanomaggies
+GAIN = "gain"  # (B, C) electrons per nanomaggy for the Poisson term
+INDEX = "index"  # (B,) position of the sample in its dataset, seeds evaluation noise
+MASK = "mask"
+LABEL = "label"
+NAME = "name"  # list of source names (files, rows) for writers

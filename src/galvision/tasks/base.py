@@ -1,0 +1,178 @@
+"""GalaxyTask: the template every galvision task follows (backbone + head + loss + metrics)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from lightning.pytorch import LightningModule
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
+from lightning.pytorch.core.mixins.hparams_mixin import _given_hyperparameters
+from timm.optim import param_groups_layer_decay, param_groups_weight_decay
+from torch import nn
+from torchmetrics import MetricCollection
+
+from galvision.backbones import Backbone
+from galvision.errors import ConfigError
+
+STAGES = ("train", "val", "test")
+
+
+def default_optimizer(params: Any) -> torch.optim.Optimizer:
+    """AdamW with the usual ViT settings."""
+    return torch.optim.AdamW(params, lr=1e-3, weight_decay=0.05)
+
+
+class GalaxyTask(LightningModule):
+    """Shared backbone + one head, trained through one ``shared_step`` for every stage.
+
+    Subclasses build their head, loss and metrics in ``__init__`` and implement
+    :meth:`compute` (forward pass and loss) and :meth:`update_metrics`.
+
+    Args:
+        backbone: the shared foundation ViT.
+        optimizer: optimizer factory taking parameter groups (set from YAML).
+        lr_scheduler: optional scheduler factory, stepped every optimisation step.
+        layer_decay: timm layer-wise learning-rate decay of the backbone (e.g. 0.75);
+            ``None`` trains all backbone layers at the base rate.
+        freeze_backbone: keep the backbone fixed (linear probing / head-only training).
+    """
+
+    module_arguments: tuple[str, ...] = ("backbone", "optimizer", "lr_scheduler")
+
+    def __init__(
+        self,
+        backbone: Backbone,
+        optimizer: OptimizerCallable = default_optimizer,
+        lr_scheduler: LRSchedulerCallable | None = None,
+        layer_decay: float | None = None,
+        freeze_backbone: bool = False,
+    ) -> None:
+        super().__init__()
+        # From the CLI the hyperparameters are the config (class paths, plain values) and are kept
+        # whole, so a checkpoint rebuilds its own model; from Python, modules are not hparams.
+        from_cli = _given_hyperparameters.get() is not None
+        self.save_hyperparameters(ignore=None if from_cli else list(self.module_arguments))
+        self.backbone = backbone
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = lr_scheduler
+        self.metrics = nn.ModuleDict()
+        if freeze_backbone:
+            self.backbone.requires_grad_(False)
+
+    # -- what a task implements -------------------------------------------------------------
+    def compute(self, batch: dict) -> dict[str, Any]:
+        """Forward pass on a prepared batch: a dict with ``loss`` and the task's outputs."""
+        raise NotImplementedError
+
+    def update_metrics(self, metrics: MetricCollection, outputs: dict, batch: dict) -> None:
+        """Update this stage's metrics from the outputs of :meth:`compute`."""
+        raise NotImplementedError
+
+    def prepare_batch(self, batch: dict, stage: str) -> dict:
+        """Make the model's inputs from a data batch on the device (degradations, masks)."""
+        return batch
+
+    # -- the template -----------------------------------------------------------------------
+    def add_metrics(self, metrics: MetricCollection) -> None:
+        """Register a copy of ``metrics`` per stage, logged as ``<stage>/<name>``."""
+        for stage in STAGES:
+            self.metrics[f"{stage}_metrics"] = metrics.clone(prefix=f"{stage}/")
+
+    def shared_step(self, batch: dict, stage: str) -> dict[str, Any]:
+        """Compute loss and outputs, update and log the stage's metrics."""
+        outputs = self.compute(batch)
+        batch_size = next(iter(batch.values())).shape[0]
+        self.log(
+            f"{stage}/loss",
+            outputs["loss"],
+            prog_bar=True,
+            sync_dist=True,
+            on_step=stage == "train",
+            on_epoch=True,
+            batch_size=batch_size,
+        )
+        if f"{stage}_metrics" in self.metrics:
+            with torch.no_grad():
+                self.update_metrics(self.metrics[f"{stage}_metrics"], outputs, batch)
+            self.log_dict(
+                self.metrics[f"{stage}_metrics"],
+                on_step=False,
+                on_epoch=True,
+                batch_size=batch_size,
+            )
+        return outputs
+
+    def on_after_batch_transfer(self, batch: dict, dataloader_idx: int) -> dict:
+        """Run :meth:`prepare_batch` on the device, after the batch left the loader."""
+        return self.prepare_batch(batch, self._stage())
+
+    def _stage(self) -> str:
+        trainer = self._trainer
+        if trainer is None or trainer.training:
+            return "train"
+        if trainer.predicting:
+            return "predict"
+        return "test" if trainer.testing else "val"
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        return self.shared_step(batch, "train")["loss"]
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        self.shared_step(batch, "val")
+
+    def test_step(self, batch: dict, batch_idx: int) -> None:
+        self.shared_step(batch, "test")
+
+    # -- data checks ------------------------------------------------------------------------
+    def setup(self, stage: str) -> None:
+        """Check that the datamodule's bands and image size fit the backbone."""
+        datamodule = getattr(self._trainer, "datamodule", None)
+        bands = getattr(datamodule, "num_bands", None)
+        size = getattr(datamodule, "image_size", None)
+        if bands is not None and bands != self.backbone.in_chans:
+            raise ConfigError(
+                f"data has {bands} band(s) but model.backbone.in_chans={self.backbone.in_chans}"
+            )
+        if size is not None and size != self.backbone.img_size:
+            raise ConfigError(
+                f"data images are {size}×{size} but model.backbone.img_size="
+                f"{self.backbone.img_size}"
+            )
+
+    # -- optimisation -----------------------------------------------------------------------
+    def parameter_groups(self) -> list[dict]:
+        """Backbone groups (timm weight-decay split, optional layer decay) plus the rest."""
+        groups: list[dict] = []
+        if not self.hparams.freeze_backbone:
+            skip = self.backbone.model.no_weight_decay()
+            if self.hparams.layer_decay is not None:
+                groups = param_groups_layer_decay(
+                    self.backbone.model,
+                    weight_decay=1.0,
+                    no_weight_decay_list=skip,
+                    layer_decay=self.hparams.layer_decay,
+                )
+            else:
+                groups = param_groups_weight_decay(self.backbone.model, 1.0, skip)
+        backbone_ids = {id(p) for p in self.backbone.parameters()}
+        rest = [p for p in self.parameters() if id(p) not in backbone_ids and p.requires_grad]
+        groups.append({"params": rest})
+        for group in groups:
+            # timm marks decayed groups with 1.0: let them take the optimizer's weight decay.
+            if group.get("weight_decay") == 1.0:
+                del group["weight_decay"]
+        return [g for g in groups if len(g["params"])]
+
+    def configure_optimizers(self) -> Any:
+        """Optimizer over :meth:`parameter_groups`, learning rates scaled per layer."""
+        optimizer = self.optimizer_factory(self.parameter_groups())
+        for group in optimizer.param_groups:
+            group["lr"] = group["lr"] * group.pop("lr_scale", 1.0)
+        if self.scheduler_factory is None:
+            return optimizer
+        scheduler = self.scheduler_factory(optimizer)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }

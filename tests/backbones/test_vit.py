@@ -1,0 +1,39 @@
+import pytest
+import torch
+
+from galvision.backbones import Backbone
+from galvision.errors import ConfigError, DataError
+
+
+@pytest.mark.parametrize("bands", [1, 3])
+def test_backbone_outputs_have_the_documented_shapes(bands, tiny_backbone_kwargs):
+    backbone = Backbone(in_chans=bands, **tiny_backbone_kwargs)
+    x = torch.randn(2, bands, 32, 32)
+    assert backbone.embed_dim == 48 and backbone.grid_size == 4
+    assert backbone.forward_tokens(x).shape == (2, 1 + 16, 48)
+    assert backbone.forward_pooled(x).shape == (2, 48)
+    maps = backbone.forward_maps(x, [0, 1])
+    assert [m.shape for m in maps] == [(2, 48, 4, 4)] * 2
+    assert not torch.allclose(maps[0], maps[1])
+
+
+def test_image_size_must_be_divisible_by_patch_size():
+    with pytest.raises(ConfigError, match="img_size=60 is not divisible by patch_size=8"):
+        Backbone(img_size=60, patch_size=8)
+
+
+def test_wrong_band_count_names_both_counts(tiny_backbone_kwargs):
+    backbone = Backbone(in_chans=3, **tiny_backbone_kwargs)
+    with pytest.raises(DataError, match=r"1 band.*in_chans=3"):
+        backbone.forward_pooled(torch.randn(2, 1, 32, 32))
+
+
+def test_wrong_image_size_is_reported(tiny_backbone_kwargs):
+    backbone = Backbone(**tiny_backbone_kwargs)
+    with pytest.raises(DataError, match=r"64×64.*img_size=32"):
+        backbone.forward_pooled(torch.randn(1, 3, 64, 64))
+
+
+def test_unknown_timm_model_is_a_config_error():
+    with pytest.raises(ConfigError, match="not_a_model"):
+        Backbone(name="not_a_model")

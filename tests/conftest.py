@@ -1,0 +1,35 @@
+"""Shared fixtures: an isolated cache, tiny backbones, tiny simulated surveys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Every test session simulates into its own cache, never the user's."""
+    cache = tmp_path_factory.getbasetemp() / "galvision-cache"
+    monkeypatch.setenv("GALVISION_CACHE", str(cache))
+    return cache
+
+
+@pytest.fixture
+def tiny_backbone_kwargs() -> dict:
+    """A 2-block, 48-wide ViT on 32×32 stamps: fast enough for every unit test."""
+    return {
+        "name": "vit_tiny_patch16_224",
+        "img_size": 32,
+        "patch_size": 8,
+        "model_kwargs": {"depth": 2, "embed_dim": 48, "num_heads": 2},
+    }
+
+
+@pytest.fixture(autouse=True)
+def seeded() -> None:
+    torch.manual_seed(0)
