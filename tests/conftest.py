@@ -11,12 +11,27 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
+TINY_CONF = REPO / "tests" / "conf" / "deconv.yaml"
+
+
 @pytest.fixture(autouse=True)
 def isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
     """Every test session simulates into its own cache, never the user's."""
     cache = tmp_path_factory.getbasetemp() / "galvision-cache"
     monkeypatch.setenv("GALVISION_CACHE", str(cache))
     return cache
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Run directory of `galvision fit` on the tiny deconvolution config (4 steps)."""
+    from galvision.cli import main
+
+    root = tmp_path_factory.mktemp("tiny-run")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GALVISION_CACHE", str(tmp_path_factory.getbasetemp() / "galvision-cache"))
+        main(["fit", "--config", str(TINY_CONF), "--trainer.default_root_dir", str(root)])
+    return root
 
 
 @pytest.fixture

@@ -86,12 +86,12 @@ def main(args: list[str] | None = None) -> None:
             benchmark_main(argv[1:])
         else:
             GalvisionCLI(args=argv)
+    except GalvisionError as error:
+        sys.exit(f"galvision: error: {error}")
     except (ArgumentError, ValueError) as error:
         if not _is_config_error(error):
             raise
         sys.exit(f"galvision: error: {summarize_config_error(error)}")
-    except GalvisionError as error:
-        sys.exit(f"galvision: error: {error}")
 
 
 if __name__ == "__main__":

@@ -98,12 +98,13 @@ class Backbone(nn.Module):
         return self.model.forward_head(self.forward_tokens(x), pre_logits=True)
 
     def forward_maps(self, x: torch.Tensor, indices: Sequence[int] | int) -> list[torch.Tensor]:
-        """Patch tokens of the given blocks as NCHW maps (B, D, H/p, W/p)."""
+        """Patch tokens of the given blocks, through the final norm, as NCHW maps (B, D, h, w)."""
         self.check_input(x)
         return self.model.forward_intermediates(
             x,
             indices=list(indices) if not isinstance(indices, int) else indices,
             output_fmt="NCHW",
+            norm=True,
             intermediates_only=True,
         )
 

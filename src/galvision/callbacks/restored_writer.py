@@ -20,6 +20,7 @@ from galvision.data.intensity import to_flux
 from galvision.data.keys import IMAGE, NAME, PSF_FWHM
 from galvision.data.observed import unique_name
 from galvision.errors import ConfigError
+from galvision.plotting import display_rgb
 
 RESTORED = "restored"
 PREVIEW_SIZE = 256  # pixels per panel side, so 64-pixel stamps are not thumbnails
@@ -53,15 +54,8 @@ def _write_fits(path: Path, flux: np.ndarray, psf_fwhm: float) -> None:
         fits.PrimaryHDU(data.astype(np.float32), header).writeto(tmp)
 
 
-def _preview_pixels(display: np.ndarray) -> np.ndarray:
-    """(C, H, W) display space to 8-bit greyscale, or RGB from bands 2, 1, 0 (z, r, g)."""
-    bands = display[:3][::-1] if len(display) >= 3 else display[:1]
-    pixels = np.rint(np.clip(bands, 0.0, 1.0) * 255).astype(np.uint8).transpose(1, 2, 0)
-    return pixels[..., 0] if pixels.shape[-1] == 1 else pixels
-
-
 def _write_preview(path: Path, panels: Sequence[np.ndarray]) -> None:
-    tiles = [_preview_pixels(panel) for panel in panels]
+    tiles = [display_rgb(panel) for panel in panels]
     gap = np.full((tiles[0].shape[0], 2, *tiles[0].shape[2:]), 255, np.uint8)
     strip = np.concatenate([x for tile in tiles for x in (tile, gap)][:-1], axis=1)
     zoom = max(1, PREVIEW_SIZE // tiles[0].shape[0])

@@ -65,11 +65,20 @@ class SurveyDataset(Dataset):
     """Clean simulated galaxies with an observing PSF each, read lazily from the HDF5 cache.
 
     Training samples draw a PSF from the bank at random every time; evaluation samples get a
-    PSF fixed by their index, so a validation or test set never changes.
+    PSF fixed by their index, so a validation or test set never changes. ``clean`` replaces
+    the survey's galaxies by other clean images (e.g. real galaxies) seen through its PSFs.
     """
 
-    def __init__(self, path: Path, indices: np.ndarray, train: bool, seed: int = 0) -> None:
+    def __init__(
+        self,
+        path: Path,
+        indices: np.ndarray,
+        train: bool,
+        seed: int = 0,
+        clean: np.ndarray | None = None,
+    ) -> None:
         self.path = Path(path)
+        self.clean = clean
         self.indices = np.asarray(indices)
         self.train = train
         self.seed = seed
@@ -83,6 +92,8 @@ class SurveyDataset(Dataset):
         return len(self.indices)
 
     def _clean(self, index: int) -> torch.Tensor:
+        if self.clean is not None:
+            return torch.from_numpy(self.clean[index])
         if self._file is None:  # opened per worker process: h5py handles do not survive a fork
             self._file = h5py.File(self.path, "r")
         return torch.from_numpy(self._file["clean"][index])
@@ -126,6 +137,7 @@ class SurveyDataModule(GalaxyDataModule):
         num_workers: int = 2,
     ) -> None:
         super().__init__(batch_size=batch_size, num_workers=num_workers)
+        self.save_hyperparameters()
         self.survey = survey or SurveyConfig()
         self.survey.validate()
         if val_size < 1 or test_size < 1 or val_size + test_size >= self.survey.n_galaxies:

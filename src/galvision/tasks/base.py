@@ -74,9 +74,10 @@ class GalaxyTask(LightningModule):
         return batch
 
     # -- the template -----------------------------------------------------------------------
-    def add_metrics(self, metrics: MetricCollection) -> None:
+    def add_metrics(self, metrics: MetricCollection, stages: tuple[str, ...] = STAGES) -> None:
         """Register a copy of ``metrics`` per stage, logged as ``<stage>/<name>``."""
-        for stage in STAGES:
+        for stage in stages:
+            # ModuleDict keys may not shadow nn.Module attributes such as `train`.
             self.metrics[f"{stage}_metrics"] = metrics.clone(prefix=f"{stage}/")
 
     def shared_step(self, batch: dict, stage: str) -> dict[str, Any]:
@@ -92,15 +93,12 @@ class GalaxyTask(LightningModule):
             on_epoch=True,
             batch_size=batch_size,
         )
-        if f"{stage}_metrics" in self.metrics:
+        key = f"{stage}_metrics"
+        if key in self.metrics:
+            metrics = self.metrics[key]
             with torch.no_grad():
-                self.update_metrics(self.metrics[f"{stage}_metrics"], outputs, batch)
-            self.log_dict(
-                self.metrics[f"{stage}_metrics"],
-                on_step=False,
-                on_epoch=True,
-                batch_size=batch_size,
-            )
+                self.update_metrics(metrics, outputs, batch)
+            self.log_dict(metrics, on_step=False, on_epoch=True, batch_size=batch_size)
         return outputs
 
     def on_after_batch_transfer(self, batch: dict, dataloader_idx: int) -> dict:

@@ -7,14 +7,14 @@ from typing import Any, Literal
 import torch
 import torch.nn.functional as F
 from kornia.losses import ssim_loss
-from torchmetrics import MeanSquaredError, MetricCollection
-from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
+from torchmetrics import MetricCollection
 
 from galvision.backbones import Backbone
 from galvision.data import keys
 from galvision.data.degrade import Observation
 from galvision.data.intensity import DATA_RANGE, to_display
 from galvision.heads import PixelDecoder
+from galvision.metrics import restoration_metrics
 from galvision.tasks.base import GalaxyTask
 
 # The decoder is told the seeing as (fwhm - centre) / spread, near [-1, 1] for ground surveys.
@@ -63,15 +63,8 @@ class DeconvolutionTask(GalaxyTask):
             num_maps=num_maps,
             condition_channels=int(condition_on_fwhm),
         )
-        self.add_metrics(
-            MetricCollection(
-                {
-                    "mse": MeanSquaredError(),
-                    "psnr": PeakSignalNoiseRatio(data_range=DATA_RANGE),
-                    "ssim": StructuralSimilarityIndexMeasure(data_range=DATA_RANGE),
-                }
-            )
-        )
+        # Image metrics on noisy training batches cost time and say little: evaluation only.
+        self.add_metrics(restoration_metrics(), stages=("val", "test"))
 
     def prepare_batch(self, batch: dict, stage: str) -> dict:
         """Observe simulated clean galaxies (fresh noise in training, seeded otherwise)."""
@@ -105,7 +98,7 @@ class DeconvolutionTask(GalaxyTask):
             )
         return {"loss": loss, "restored": restored}
 
-    def update_metrics(self, metrics, outputs: dict, batch: dict) -> None:
+    def update_metrics(self, metrics: MetricCollection, outputs: dict, batch: dict) -> None:
         """Image metrics in display space on the restored image clipped to the data range."""
         metrics.update(outputs["restored"].clamp(0, DATA_RANGE), batch[keys.TARGET])
 

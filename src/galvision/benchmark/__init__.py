@@ -1,0 +1,1 @@
+"""Benchmarks: models and classical baselines on one fixed test set -> Markdown, CSV, PNG."""

@@ -1,0 +1,48 @@
+"""Benchmark tables as Markdown and CSV, written together and printed."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+
+ARROWS = {
+    "mse": "MSE ↓",
+    "psnr": "PSNR ↑",
+    "ssim": "SSIM ↑",
+    "accuracy": "accuracy ↑",
+    "auroc": "AUROC ↑",
+}
+FORMATS = {"mse": "{:.2e}", "psnr": "{:.2f}", "ssim": "{:.4f}"}
+
+
+def markdown_table(rows: Sequence[dict], columns: Sequence[str]) -> str:
+    """A GitHub Markdown table of ``rows`` (dicts) restricted to ``columns``."""
+    header = [ARROWS.get(c, c) for c in columns]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        cells = [_format(column, row.get(column, "")) for column in columns]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_report(
+    rows: Sequence[dict], columns: Sequence[str], stem: Path, title: str, notes: str = ""
+) -> str:
+    """Write ``<stem>.md`` (title, table, notes) and ``<stem>.csv``; return the Markdown."""
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    text = f"### {title}\n\n{markdown_table(rows, columns)}\n"
+    if notes:
+        text += f"\n{notes}\n"
+    stem.with_suffix(".md").write_text(text)
+    with stem.with_suffix(".csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    return text
+
+
+def _format(column: str, value: object) -> str:
+    if isinstance(value, float):
+        return FORMATS.get(column, "{:.4g}").format(value)
+    return str(value)

@@ -1,0 +1,1 @@
+"""Test helpers importable by subprocesses (PYTHONPATH=tests)."""

@@ -1,0 +1,149 @@
+"""The galvision command on a tiny config: fit, test, predict, resume and bad input."""
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from astropy.io import fits
+
+from galvision.cli import main
+
+CONF = str(Path(__file__).parent / "conf" / "deconv.yaml")
+
+
+def fit(root: Path, *extra: str) -> Path:
+    main(["fit", "--config", CONF, "--trainer.default_root_dir", str(root), *extra])
+    return root / "checkpoints" / "last.ckpt"
+
+
+def logged(root: Path, key: str) -> list[float]:
+    values = []
+    for path in sorted(root.glob("logs/version_*/metrics.csv")):
+        with path.open() as handle:
+            values += [float(r[key]) for r in csv.DictReader(handle) if r.get(key)]
+    return values
+
+
+@pytest.fixture
+def trained(tiny_run) -> Path:
+    return tiny_run
+
+
+def test_fit_writes_checkpoint_config_and_logs(trained):
+    assert (trained / "checkpoints" / "last.ckpt").is_file()
+    assert (trained / "logs" / "version_0" / "config.yaml").is_file()
+    assert len(logged(trained, "train/loss_step")) == 4
+    psnr = logged(trained, "val/psnr")
+    assert psnr and all(np.isfinite(psnr))
+
+
+def test_test_reports_image_metrics(trained, tmp_path):
+    main(
+        [
+            "test",
+            "--config",
+            CONF,
+            "--trainer.default_root_dir",
+            str(tmp_path),
+            "--ckpt_path",
+            str(trained / "checkpoints" / "last.ckpt"),
+        ]
+    )
+    assert 0 < logged(tmp_path, "test/ssim")[0] <= 1
+    assert logged(tmp_path, "test/psnr")[0] > 10
+
+
+def write_observed(folder: Path, count: int, fwhm: float = 1.2) -> None:
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        header = fits.Header({"PSF_FWHM": fwhm})
+        fits.PrimaryHDU(rng.normal(0, 0.01, (3, 32, 32)).astype(np.float32), header).writeto(
+            folder / f"galaxy{i}.fits"
+        )
+
+
+def predict(trained: Path, out: Path, folder: Path) -> None:
+    main(
+        [
+            "predict",
+            "--config",
+            CONF,
+            "--trainer.default_root_dir",
+            str(out),
+            "--ckpt_path",
+            str(trained / "checkpoints" / "last.ckpt"),
+            "--data",
+            "galvision.data.observed.ObservedImagesDataModule",
+            "--data.path",
+            str(folder),
+            "--data.size",
+            "32",
+        ]
+    )
+
+
+def test_predict_restores_a_folder_of_fits(trained, tmp_path):
+    write_observed(tmp_path / "observed", 3)
+    predict(trained, tmp_path / "out", tmp_path / "observed")
+    restored = sorted((tmp_path / "out" / "restored").glob("*_restored.fits"))
+    previews = sorted((tmp_path / "out" / "restored").glob("*_preview.png"))
+    assert [p.name for p in restored] == [f"galaxy{i}_restored.fits" for i in range(3)]
+    assert len(previews) == 3
+    data = fits.getdata(restored[0])
+    assert data.shape == (3, 32, 32) and np.isfinite(data).all()
+
+
+def test_predict_refuses_nan_pixels_naming_the_file(trained, tmp_path):
+    write_observed(tmp_path / "observed", 1)
+    path = tmp_path / "observed" / "galaxy0.fits"
+    data = fits.getdata(path)
+    data[0, 3, 4] = np.nan
+    fits.writeto(path, data, fits.getheader(path), overwrite=True)
+    with pytest.raises(SystemExit, match=r"galaxy0\.fits.*NaN"):
+        predict(trained, tmp_path / "out", tmp_path / "observed")
+
+
+def test_interrupted_fit_resumes_from_last(tmp_path):
+    fit(tmp_path, "--trainer.max_steps", "2")
+    fit(tmp_path, "--trainer.max_steps", "4", "--ckpt_path", "last")
+    checkpoint = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)
+    assert checkpoint["global_step"] == 4
+    with (tmp_path / "logs" / "version_1" / "metrics.csv").open() as handle:
+        steps = [int(r["step"]) for r in csv.DictReader(handle) if r.get("train/loss_step")]
+    assert steps and min(steps) >= 2
+
+
+def test_print_config_shows_the_resolved_interpolations(capsys, tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        main(
+            ["fit", "--config", CONF, "--trainer.default_root_dir", str(tmp_path), "--print_config"]
+        )
+    assert exit_info.value.code == 0
+    assert f"dirpath: {tmp_path}/checkpoints" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--model.init_args.los", "l1"], "model: Option 'los' is not accepted"),
+        (["--trainer.max_stepz", "3"], "max_stepz"),
+        (
+            ["--model.init_args.backbone.init_args.in_chans", "1"],
+            "data has 3 band(s) but model.backbone.in_chans=1",
+        ),
+        (
+            ["--model.init_args.backbone.init_args.img_size", "36"],
+            "img_size=36 is not divisible by patch_size=8",
+        ),
+        (["--ckpt_path", "missing/nothing.ckpt"], "no such checkpoint file missing/nothing.ckpt"),
+    ],
+)
+def test_bad_input_gives_one_line_naming_the_culprit(arguments, message, tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        fit(tmp_path, *arguments)
+    text = str(exit_info.value.code)
+    assert message in text
+    assert "\n" not in text

@@ -1,0 +1,53 @@
+"""Two-process DDP on CPU (gloo): both ranks train, the simulation cache is written once."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+CONF = Path(__file__).parent / "conf" / "deconv.yaml"
+
+
+@pytest.mark.slow
+def test_fit_with_two_cpu_processes(tmp_path, isolated_cache):
+    cache = tmp_path / "cache"
+    env = {
+        **os.environ,
+        "GALVISION_CACHE": str(cache),
+        "PYTHONPATH": os.pathsep.join(
+            [str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]
+        ),
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "galvision.cli",
+        "fit",
+        "--config",
+        str(CONF),
+        "--trainer.default_root_dir",
+        str(tmp_path / "run"),
+        "--trainer.accelerator",
+        "cpu",
+        "--trainer.devices",
+        "2",
+        "--trainer.strategy",
+        "ddp",
+        "--trainer.callbacks+=helpers.rank_marker.RankMarker",
+        "--trainer.callbacks.directory",
+        str(tmp_path / "ranks"),
+    ]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    markers = {p.name: p.read_text().split() for p in (tmp_path / "ranks").glob("rank-*.txt")}
+    assert markers == {"rank-0.txt": ["4", "2"], "rank-1.txt": ["4", "2"]}
+    surveys = list(cache.glob("survey-*.h5"))
+    assert len(surveys) == 1
+    assert not list(cache.glob("*.partial*"))
+    assert result.stderr.count("simulating galaxies: 100%") <= 2  # one bar, maybe redrawn
+    checkpoint = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=False)
+    assert checkpoint["global_step"] == 4
