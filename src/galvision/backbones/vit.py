@@ -93,6 +93,20 @@ class Backbone(nn.Module):
         self.check_input(x)
         return self.model.forward_features(x)
 
+    def forward_visible(self, x: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
+        """Tokens of only the ``visible`` patches (B, n) as MAE encodes them (B, prefix + n, D).
+
+        Position embeddings are added before the other patches are dropped, so every kept
+        token knows where it came from.
+        """
+        self.check_input(x)
+        model = self.model
+        tokens = model._pos_embed(model.patch_embed(x))
+        prefix, patches = tokens[:, : self.num_prefix_tokens], tokens[:, self.num_prefix_tokens :]
+        index = visible[..., None].expand(-1, -1, patches.shape[-1])
+        tokens = torch.cat([prefix, torch.gather(patches, 1, index)], dim=1)
+        return model.norm(model.blocks(model.norm_pre(tokens)))
+
     def forward_pooled(self, x: torch.Tensor) -> torch.Tensor:
         """One embedding per image (B, D), pooled as the timm model pools."""
         return self.model.forward_head(self.forward_tokens(x), pre_logits=True)

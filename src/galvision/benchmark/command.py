@@ -1,48 +1,30 @@
-"""``galvision benchmark <task>``: print and save the tables a paper would show."""
+"""``galvision benchmark <name>``: print and save the tables a paper would show.
+
+Each benchmark is a module with ``configure_parser(parser)`` (its arguments) and
+``run(args) -> str`` (the Markdown it wrote), listed in ``BENCHMARKS``.
+"""
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+import importlib
+
+BENCHMARKS = {
+    "deconv": ("galvision.benchmark.deconvolution", "PSF deconvolution vs Wiener and RL"),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Arguments of every benchmark, one sub-command per task."""
+    """Arguments of every benchmark, one sub-command each."""
     parser = argparse.ArgumentParser(prog="galvision benchmark", description=__doc__)
-    tasks = parser.add_subparsers(dest="task", required=True)
-    deconv = tasks.add_parser("deconv", help="PSF deconvolution against Wiener and RL")
-    deconv.add_argument("--ckpt", type=Path, required=True, help="checkpoint of `galvision fit`")
-    deconv.add_argument(
-        "--truth",
-        type=Path,
-        default=None,
-        help="high-resolution truth: HDF5 (COSMOS layout or images), or a "
-        "folder/file of FITS/PNG; default: the simulated test set",
-    )
-    deconv.add_argument(
-        "--max-mag",
-        type=float,
-        default=None,
-        help="keep truth galaxies brighter than this (COSMOS layout)",
-    )
-    deconv.add_argument(
-        "--tune-images", type=int, default=64, help="validation galaxies used to tune the baselines"
-    )
-    deconv.add_argument("--output", type=Path, default=Path("benchmark_results"))
+    names = parser.add_subparsers(dest="benchmark", required=True)
+    for name, (module, help_text) in BENCHMARKS.items():
+        importlib.import_module(module).configure_parser(names.add_parser(name, help=help_text))
     return parser
 
 
 def benchmark_main(argv: list[str]) -> None:
     """Run the benchmark named in ``argv`` and print its Markdown table."""
     args = build_parser().parse_args(argv)
-    if args.task == "deconv":
-        from galvision.benchmark.deconvolution import run_deconvolution_benchmark
-
-        text = run_deconvolution_benchmark(
-            args.ckpt,
-            args.output,
-            truth=args.truth,
-            max_mag=args.max_mag,
-            tune_images=args.tune_images,
-        )
-        print(text)
+    module = importlib.import_module(BENCHMARKS[args.benchmark][0])
+    print(module.run(args))

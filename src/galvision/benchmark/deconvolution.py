@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,3 +163,32 @@ def run_deconvolution_benchmark(
         f"{tune_images} validation galaxies."
     )
     return write_report(rows, COLUMNS, stem, title, notes)
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``galvision benchmark deconv``."""
+    parser.add_argument("--ckpt", type=Path, required=True, help="checkpoint of `galvision fit`")
+    parser.add_argument(
+        "--truth",
+        type=Path,
+        default=None,
+        help="high-resolution truth: HDF5 (COSMOS layout or images), or a "
+        "folder/file of FITS/PNG; default: the simulated test set",
+    )
+    parser.add_argument(
+        "--max-mag",
+        type=float,
+        default=None,
+        help="keep truth galaxies brighter than this (COSMOS layout)",
+    )
+    parser.add_argument(
+        "--tune-images", type=int, default=64, help="validation galaxies used to tune the baselines"
+    )
+    parser.add_argument("--output", type=Path, default=Path("benchmark_results"))
+
+
+def run(args: argparse.Namespace) -> str:
+    """Run ``galvision benchmark deconv`` from parsed arguments."""
+    return run_deconvolution_benchmark(
+        args.ckpt, args.output, truth=args.truth, max_mag=args.max_mag, tune_images=args.tune_images
+    )

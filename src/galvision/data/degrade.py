@@ -7,6 +7,7 @@ from kornia.filters import filter2d
 from torch import nn
 
 from galvision.data import keys
+from galvision.data.intensity import DATA_RANGE, to_display
 
 # DECaLS-like per-pixel noise in nanomaggies at 0.262" (5-sigma point-source depths
 # g 24.0, r 23.4, z 22.5 for 1.2" seeing) and electrons per nanomaggy for a 90 s exposure.
@@ -106,3 +107,17 @@ class Observation(nn.Module):
             torch.stack(noise).to(like.device, like.dtype),
             torch.cat(uniform).to(like.device, like.dtype),
         )
+
+
+def observe_batch(observation: Observation, batch: dict, stage: str) -> dict:
+    """Observe a batch of ``CLEAN`` galaxies, adding display-space ``IMAGE`` and ``TARGET``.
+
+    Batches without ``CLEAN`` (real observations) pass unchanged. Noise is fresh in the
+    ``train`` stage and seeded per galaxy in every other stage.
+    """
+    if keys.CLEAN not in batch:
+        return batch
+    batch = observation(batch, deterministic=stage != "train")
+    batch[keys.IMAGE] = to_display(batch[keys.OBSERVED])
+    batch[keys.TARGET] = to_display(batch[keys.TARGET_FLUX]).clamp(0, DATA_RANGE)
+    return batch

@@ -27,7 +27,7 @@ class PixelDecoder(nn.Module):
         embed_dim: width of the backbone's maps.
         patch_size: stride of the backbone's maps; a power of two.
         num_maps: how many backbone maps are concatenated at the coarsest level.
-        condition_channels: constant per-image inputs (e.g. PSF FWHM) given to the stem.
+        extra_channels: planes given to the stem beside the image (a mask, the PSF FWHM).
         stem_width: channels of the stem's first level, doubled per level up to 4×.
         decoder_channels: channels of the U-Net decoder blocks, one per level.
         residual: add the output to the input image (learn a correction).
@@ -40,7 +40,7 @@ class PixelDecoder(nn.Module):
         embed_dim: int,
         patch_size: int,
         num_maps: int = 4,
-        condition_channels: int = 0,
+        extra_channels: int = 0,
         stem_width: int = 24,
         decoder_channels: tuple[int, ...] = (96, 48, 24),
         residual: bool = True,
@@ -55,7 +55,7 @@ class PixelDecoder(nn.Module):
                 f"PixelDecoder: {len(decoder_channels)} decoder_channels for {levels} levels "
                 f"(patch_size={patch_size})"
             )
-        stem_in = in_chans + condition_channels
+        stem_in = in_chans + extra_channels
         self.stem = nn.ModuleList(
             Conv2dReLU(
                 widths[i - 1] if i else stem_in, widths[i], 3, padding=1, stride=1 if i == 0 else 2
@@ -71,19 +71,20 @@ class PixelDecoder(nn.Module):
         )
         self.output = nn.Conv2d(decoder_channels[-1], out_chans, 3, padding=1)
         self.residual = residual and in_chans == out_chans
-        self.condition_channels = condition_channels
+        self.extra_channels = extra_channels
 
     def forward(
         self,
         maps: list[torch.Tensor],
         image: torch.Tensor,
-        condition: torch.Tensor | None = None,
+        extra: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Decode backbone ``maps`` and the input ``image`` into an output image (B, C, H, W)."""
+        """Decode backbone ``maps``, the input ``image`` and ``extra`` planes (B, K, H, W)."""
         x = image
-        if self.condition_channels:
-            planes = condition[:, :, None, None].expand(-1, -1, *image.shape[-2:])
-            x = torch.cat([image, planes.to(image.dtype)], dim=1)
+        if self.extra_channels:
+            if extra is None or extra.shape[1] != self.extra_channels:
+                raise ValueError(f"PixelDecoder: expected {self.extra_channels} extra planes")
+            x = torch.cat([image, extra.to(image.dtype)], dim=1)
         pyramid = [x]
         for level in self.stem:
             pyramid.append(level(pyramid[-1]))

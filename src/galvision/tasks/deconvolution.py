@@ -11,8 +11,8 @@ from torchmetrics import MetricCollection
 
 from galvision.backbones import Backbone
 from galvision.data import keys
-from galvision.data.degrade import Observation
-from galvision.data.intensity import DATA_RANGE, to_display
+from galvision.data.degrade import Observation, observe_batch
+from galvision.data.intensity import DATA_RANGE
 from galvision.heads import PixelDecoder
 from galvision.metrics import restoration_metrics
 from galvision.tasks.base import GalaxyTask
@@ -61,29 +61,25 @@ class DeconvolutionTask(GalaxyTask):
             embed_dim=backbone.embed_dim,
             patch_size=backbone.patch_size,
             num_maps=num_maps,
-            condition_channels=int(condition_on_fwhm),
+            extra_channels=int(condition_on_fwhm),
         )
         # Image metrics on noisy training batches cost time and say little: evaluation only.
         self.add_metrics(restoration_metrics(), stages=("val", "test"))
 
     def prepare_batch(self, batch: dict, stage: str) -> dict:
         """Observe simulated clean galaxies (fresh noise in training, seeded otherwise)."""
-        if keys.CLEAN not in batch:
-            return batch
-        batch = self.observation(batch, deterministic=stage != "train")
-        batch[keys.IMAGE] = to_display(batch[keys.OBSERVED])
-        batch[keys.TARGET] = to_display(batch[keys.TARGET_FLUX]).clamp(0, DATA_RANGE)
-        return batch
+        return observe_batch(self.observation, batch, stage)
 
     def forward(self, image: torch.Tensor, psf_fwhm: torch.Tensor | None = None) -> torch.Tensor:
         """Restore display-space images (B, C, H, W), given the PSF FWHM in arcsec (B,)."""
-        condition = None
-        if self.decoder.condition_channels:
+        seeing = None
+        if self.decoder.extra_channels:
             if psf_fwhm is None:
                 raise KeyError(f"DeconvolutionTask: the batch needs {keys.PSF_FWHM!r}")
-            condition = ((psf_fwhm.to(image.dtype) - FWHM_CENTRE) / FWHM_SPREAD)[:, None]
+            scaled = (psf_fwhm.to(image.dtype) - FWHM_CENTRE) / FWHM_SPREAD
+            seeing = scaled[:, None, None, None].expand(-1, 1, *image.shape[-2:])
         maps = self.backbone.forward_maps(image, self.map_indices)
-        return self.decoder(maps, image, condition)
+        return self.decoder(maps, image, seeing)
 
     def compute(self, batch: dict) -> dict[str, Any]:
         """Restore the batch and measure the loss against its target."""
