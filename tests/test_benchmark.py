@@ -53,23 +53,15 @@ def test_benchmark_on_user_truth_images(tiny_run, tmp_path):
     for i, width in enumerate([1.5, 2.5, 3.5]):
         galaxy = 5.0 * np.exp(-(xx**2 + yy**2) / (2 * width**2))
         fits.writeto(truth / f"g{i}.fits", galaxy.astype(np.float32))
-    main(
-        [
-            "benchmark",
-            "deconv",
-            "--ckpt",
-            str(tiny_run / "checkpoints" / "last.ckpt"),
-            "--truth",
-            str(truth),
-            "--output",
-            str(tmp_path / "out"),
-            "--tune-images",
-            "4",
-        ]
-    )
-    table = rows(tmp_path / "out" / "deconv_truth.csv")
-    assert [r["method"] for r in table] == METHODS
+    ckpt = str(tiny_run / "checkpoints" / "last.ckpt")
+    common = ["benchmark", "deconv", "--ckpt", ckpt, "--truth", str(truth), "--tune-images", "4"]
+    main([*common, "--output", str(tmp_path / "out")])
+    main([*common, "--output", str(tmp_path / "out"), "--brighten", "2.5"])
+    faint = rows(tmp_path / "out" / "deconv_truth.csv")
+    bright = rows(tmp_path / "out" / "deconv_truth_brighter2.5mag.csv")
+    assert [r["method"] for r in faint] == [r["method"] for r in bright] == METHODS
     assert "(3)" in (tmp_path / "out" / "deconv_truth.md").read_text()
+    assert float(bright[0]["mse"]) != float(faint[0]["mse"])
 
 
 def test_benchmark_refuses_a_missing_checkpoint(tmp_path):

@@ -17,7 +17,7 @@ from galvision.baselines.deconvolution import (
     tune_baseline,
     wiener_restore,
 )
-from galvision.benchmark.report import write_report
+from galvision.benchmark.report import with_suffix, write_report
 from galvision.checkpoints import load_checkpoint_data, load_checkpoint_task
 from galvision.data import keys
 from galvision.data.datamodules import SurveyDataModule, SurveyDataset
@@ -86,6 +86,7 @@ def run_deconvolution_benchmark(
     output: Path,
     truth: Path | None = None,
     max_mag: float | None = None,
+    brighten: float = 0.0,
     tune_images: int = 64,
     grid_images: int = 8,
 ) -> str:
@@ -104,12 +105,14 @@ def run_deconvolution_benchmark(
             pixel_scale=survey.survey.pixel_scale,
             max_mag=max_mag,
         )
-        name = Path(truth).stem
+        clean = clean * np.float32(10 ** (0.4 * brighten))
+        name = Path(truth).stem + (f"_brighter{brighten:g}mag" if brighten else "")
         bank = survey.datasets["test"]
         dataset = SurveyDataset(
             bank.path, np.arange(len(clean)), train=False, seed=bank.seed, clean=clean
         )
         subset = f", mag < {max_mag}" if max_mag is not None else ""
+        subset += f", brightened by {brighten:g} mag" if brighten else ""
         title = f"Deconvolution, real truth images from {Path(truth).name} ({len(clean)}{subset})"
     test = observe(task, dataset)
     rows = [
@@ -153,7 +156,7 @@ def run_deconvolution_benchmark(
             "galvision": test.restored[:count].numpy(),
             "truth": test.target[:count].numpy(),
         },
-        stem.with_suffix(".png"),
+        with_suffix(stem, ".png"),
         crop=test.target.shape[-1] // 2,
         brightness=1.6,
     )
@@ -182,6 +185,13 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="keep truth galaxies brighter than this (COSMOS layout)",
     )
     parser.add_argument(
+        "--brighten",
+        type=float,
+        default=0.0,
+        metavar="MAG",
+        help="make truth galaxies MAG magnitudes brighter (shapes at the training S/N)",
+    )
+    parser.add_argument(
         "--tune-images", type=int, default=64, help="validation galaxies used to tune the baselines"
     )
     parser.add_argument("--output", type=Path, default=Path("benchmark_results"))
@@ -190,5 +200,10 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> str:
     """Run ``galvision benchmark deconv`` from parsed arguments."""
     return run_deconvolution_benchmark(
-        args.ckpt, args.output, truth=args.truth, max_mag=args.max_mag, tune_images=args.tune_images
+        args.ckpt,
+        args.output,
+        truth=args.truth,
+        max_mag=args.max_mag,
+        brighten=args.brighten,
+        tune_images=args.tune_images,
     )

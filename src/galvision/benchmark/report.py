@@ -34,12 +34,17 @@ def write_report(
     text = f"### {title}\n\n{markdown_table(rows, columns)}\n"
     if notes:
         text += f"\n{notes}\n"
-    stem.with_suffix(".md").write_text(text)
-    with stem.with_suffix(".csv").open("w", newline="") as handle:
+    with_suffix(stem, ".md").write_text(text)
+    with with_suffix(stem, ".csv").open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
     return text
+
+
+def with_suffix(stem: Path, suffix: str) -> Path:
+    """``stem`` + ``suffix``, keeping dots inside the stem (``brighter2.5mag``)."""
+    return stem.parent / f"{stem.name}{suffix}"
 
 
 def _format(column: str, value: object) -> str:
