@@ -147,3 +147,33 @@ def test_bad_input_gives_one_line_naming_the_culprit(arguments, message, tmp_pat
     text = str(exit_info.value.code)
     assert message in text
     assert "\n" not in text
+
+
+def test_bf16_mixed_precision_path_runs_on_cpu(tmp_path):
+    """The GPU config's bf16 autocast path, exercised on the CPU."""
+    fit(tmp_path, "--trainer.precision", "bf16-mixed", "--trainer.max_steps", "2")
+    losses = logged(tmp_path, "train/loss_step")
+    assert len(losses) == 2 and all(np.isfinite(losses))
+
+
+@pytest.mark.parametrize("fragment", ["cpu", "gpu", "ddp"])
+def test_trainer_fragments_compose_with_the_task(fragment, capsys):
+    repo = Path(__file__).resolve().parents[1]
+    with pytest.raises(SystemExit) as exit_info:
+        main(
+            [
+                "fit",
+                "--config",
+                str(repo / "tasks" / "deconv.yaml"),
+                "--config",
+                str(repo / "configs" / "trainer" / f"{fragment}.yaml"),
+                "--model.init_args.backbone",
+                str(repo / "configs" / "backbone" / "vit_small.yaml"),
+                "--print_config",
+            ]
+        )
+    assert exit_info.value.code == 0
+    printed = capsys.readouterr().out
+    expected = {"cpu": "accelerator: cpu", "gpu": "precision: bf16-mixed", "ddp": "strategy: ddp"}
+    assert expected[fragment] in printed
+    assert "name: vit_small_patch16_224" in printed

@@ -85,7 +85,7 @@ def main(args: list[str] | None = None) -> None:
 
             benchmark_main(argv[1:])
         else:
-            GalvisionCLI(args=argv)
+            GalvisionCLI(args=args)
     except GalvisionError as error:
         sys.exit(f"galvision: error: {error}")
     except (ArgumentError, ValueError) as error:
