@@ -28,11 +28,7 @@ from galvision.errors import ConfigError, DataError
 TINY = SurveyConfig(n_galaxies=8, stamp_size=32, n_psfs=4, psf_size=15)
 
 
-@pytest.fixture(autouse=True)
-def isolated_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """Point the survey cache at a fresh directory."""
-    monkeypatch.setenv("GALVISION_CACHE", str(tmp_path / "cache"))
-    return tmp_path / "cache"
+pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 
 def read(path: Path, name: str = "clean") -> np.ndarray:
@@ -109,7 +105,7 @@ def test_wrong_config_is_refused(tmp_path: Path) -> None:
         check_survey_file(tmp_path / "missing.h5")
 
 
-def test_interrupt_leaves_no_file(monkeypatch: pytest.MonkeyPatch, isolated_cache: Path) -> None:
+def test_interrupt_leaves_no_file(monkeypatch: pytest.MonkeyPatch, fresh_cache: Path) -> None:
     calls = []
 
     def interrupted(params: dict[str, float], config: SurveyConfig) -> np.ndarray:
@@ -121,7 +117,7 @@ def test_interrupt_leaves_no_file(monkeypatch: pytest.MonkeyPatch, isolated_cach
     monkeypatch.setattr(survey, "draw_galaxy", interrupted)
     with pytest.raises(KeyboardInterrupt):
         cached_survey(TINY, workers=1, progress=False)
-    assert [p.suffix for p in isolated_cache.iterdir()] == [".lock"]
+    assert [p.suffix for p in fresh_cache.iterdir()] == [".lock"]
 
 
 def test_concurrent_requests_build_once(monkeypatch: pytest.MonkeyPatch) -> None:

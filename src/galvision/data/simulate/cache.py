@@ -36,7 +36,7 @@ def _expected_shapes(config: SurveyConfig) -> dict[str, tuple[int, ...]]:
         "psf_ground": (config.n_psfs, bands, psf, psf),
         "psf_ground_fwhm": (config.n_psfs,),
         "psf_target": (bands, psf, psf),
-    }
+    } | ({"label": (config.n_galaxies,)} if config.catalogue == "morphology" else {})
 
 
 def _check_open_file(file: h5py.File, config: SurveyConfig | None) -> SurveyConfig:

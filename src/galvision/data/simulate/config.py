@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
+from typing import Literal
 
+from galvision.data.simulate.classes import CLASS_NAMES
 from galvision.errors import ConfigError
 
 KNOWN_BANDS = ("u", "g", "r", "i", "z", "y")
+CATALOGUES = ("bulge_disk", "morphology")
+# Fields added after the first release; left out of the JSON at their defaults so that the
+# cache keys of surveys simulated before they existed stay valid.
+LATER_FIELDS = ("catalogue", "class_weights")
 
 
 @dataclass(frozen=True)
@@ -20,22 +26,38 @@ class SurveyConfig:
     stamp_size: int = 64
     pixel_scale: float = 0.262  # arcsec per pixel, DECaLS
     bands: tuple[str, ...] = ("g", "r", "z")
-    mag_range: tuple[float, float] = (17.0, 21.5)  # r-band AB magnitude
+    mag_range: tuple[float, float] = (17.0, 21.5)  # r-band AB; morphology wants ~(15.5, 19)
     psf_fwhm_range: tuple[float, float] = (0.9, 1.6)  # arcsec, r band
     n_psfs: int = 512
     psf_size: int = 31
     target_fwhm: float = 0.1  # arcsec, a narrow space-like PSF
     version: int = 1  # bump when the simulator's output changes, to invalidate caches
+    catalogue: Literal["bulge_disk", "morphology"] = "bulge_disk"
+    # Relative frequency of each morphology class by name; unnamed classes are not drawn.
+    # None gives balanced classes: galaxy i has class i % 10.
+    class_weights: dict[str, float] | None = None
 
     def __post_init__(self) -> None:
         # YAML and JSON give lists; tuples keep the config hashable and its digest stable.
         for name in ("bands", "mag_range", "psf_fwhm_range"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
+        if self.class_weights is not None:
+            # Floats, so that a weight written 2 or 2.0 gives the same digest.
+            weights = {str(name): float(w) for name, w in dict(self.class_weights).items()}
+            object.__setattr__(self, "class_weights", weights)
         self.validate()
 
+    def __hash__(self) -> int:
+        return hash(self.to_json())  # class_weights is a dict, so the field tuple is unhashable
+
     def to_json(self) -> str:
-        """All fields as a JSON object with sorted keys."""
-        return json.dumps(asdict(self), sort_keys=True)
+        """All fields as a JSON object with sorted keys, later fields only when not default."""
+        values = asdict(self)
+        defaults = {field.name: field.default for field in fields(self)}
+        for name in LATER_FIELDS:
+            if values[name] == defaults[name]:
+                del values[name]
+        return json.dumps(values, sort_keys=True)
 
     def digest(self) -> str:
         """Short sha256 of the fields, the cache key of the survey."""
@@ -70,3 +92,29 @@ class SurveyConfig:
             raise ConfigError(
                 f"SurveyConfig.psf_fwhm_range={self.psf_fwhm_range!r} must be positive"
             )
+        self._validate_catalogue()
+
+    def _validate_catalogue(self) -> None:
+        """Raise ConfigError for an unknown catalogue or class weights it cannot use."""
+        if self.catalogue not in CATALOGUES:
+            raise ConfigError(
+                f"SurveyConfig.catalogue={self.catalogue!r} is unknown; allowed: {list(CATALOGUES)}"
+            )
+        weights = self.class_weights
+        if weights is None:
+            return
+        if self.catalogue != "morphology":
+            raise ConfigError(
+                f"SurveyConfig.class_weights needs catalogue='morphology', not {self.catalogue!r}"
+            )
+        unknown = [name for name in weights if name not in CLASS_NAMES]
+        if unknown:
+            raise ConfigError(
+                f"SurveyConfig.class_weights has unknown class(es) {unknown}; "
+                f"allowed: {list(CLASS_NAMES)}"
+            )
+        for name, weight in weights.items():
+            if not weight >= 0:
+                raise ConfigError(f"SurveyConfig.class_weights[{name!r}]={weight!r} must be >= 0")
+        if not sum(weights.values()) > 0:
+            raise ConfigError("SurveyConfig.class_weights must give some class a positive weight")

@@ -35,17 +35,35 @@ def _colour_offsets(g_r: float, r_z: float) -> dict[str, float]:
     }
 
 
-def _sample_magnitude(rng: np.random.Generator, low: float, high: float) -> float:
+def band_fluxes(flux_r: float, g_r: float, r_z: float, bands: tuple[str, ...]) -> list[float]:
+    """Flux in each band of a component with r-band flux `flux_r` and the given colours."""
+    offsets = _colour_offsets(g_r, r_z)
+    return [flux_r * 10.0 ** (-0.4 * offsets[band]) for band in bands]
+
+
+def sample_magnitude(rng: np.random.Generator, low: float, high: float) -> float:
     """Draw from dN/dm ~ 10^(slope m) truncated to [low, high] by inverting its CDF."""
     lo, hi = 10.0 ** (COUNT_SLOPE * low), 10.0 ** (COUNT_SLOPE * high)
     return math.log10(lo + rng.uniform() * (hi - lo)) / COUNT_SLOPE
 
 
+def sample_half_light_radius(
+    rng: np.random.Generator,
+    mag_r: float,
+    at_19: float = DISK_HLR_AT_19,
+    slope: float = DISK_HLR_SLOPE,
+    scatter: float = DISK_HLR_SCATTER,
+    limits: tuple[float, float] = DISK_HLR_LIMITS,
+) -> float:
+    """Draw a half-light radius in arcsec from a log-normal size-magnitude relation."""
+    log_hlr = math.log10(at_19) + slope * (mag_r - 19.0)
+    return float(np.clip(10.0 ** rng.normal(log_hlr, scatter), *limits))
+
+
 def sample_galaxy_parameters(rng: np.random.Generator, config: SurveyConfig) -> dict[str, float]:
     """Draw the structural, photometric and position parameters of one galaxy."""
-    mag_r = _sample_magnitude(rng, *config.mag_range)
-    log_hlr = math.log10(DISK_HLR_AT_19) + DISK_HLR_SLOPE * (mag_r - 19.0)
-    disk_hlr = float(np.clip(10.0 ** rng.normal(log_hlr, DISK_HLR_SCATTER), *DISK_HLR_LIMITS))
+    mag_r = sample_magnitude(rng, *config.mag_range)
+    disk_hlr = sample_half_light_radius(rng, mag_r)
     cos_i = rng.uniform()
     params = {
         "mag_r": mag_r,
@@ -77,14 +95,12 @@ def component_fluxes(
     total_r = float(magnitude_to_flux(params["mag_r"]))
     bulge_r = params["bulge_frac"] * total_r
     disk_r = total_r - bulge_r
-    bulge_offsets = _colour_offsets(params["bulge_g_r"], params["bulge_r_z"])
-    disk_offsets = _colour_offsets(params["disk_g_r"], params["disk_r_z"])
-    bulge = [bulge_r * 10.0 ** (-0.4 * bulge_offsets[band]) for band in config.bands]
-    disk = [disk_r * 10.0 ** (-0.4 * disk_offsets[band]) for band in config.bands]
+    bulge = band_fluxes(bulge_r, params["bulge_g_r"], params["bulge_r_z"], config.bands)
+    disk = band_fluxes(disk_r, params["disk_g_r"], params["disk_r_z"], config.bands)
     return bulge, disk
 
 
-def _draw_unit(
+def draw_unit(
     profile: galsim.GSObject, params: dict[str, float], config: SurveyConfig
 ) -> np.ndarray:
     """Render a unit-flux profile through the pixel response at the galaxy's offset."""
@@ -109,8 +125,8 @@ def draw_galaxy(params: dict[str, float], config: SurveyConfig) -> np.ndarray:
         trunc=BULGE_TRUNCATION * params["bulge_hlr"],
     ).shear(q=params["bulge_q"], beta=angle)
     # Drawing is linear in flux: render each component once and mix them per band.
-    disk_image = _draw_unit(disk, params, config)
-    bulge_image = _draw_unit(bulge, params, config)
+    disk_image = draw_unit(disk, params, config)
+    bulge_image = draw_unit(bulge, params, config)
     bulge_fluxes, disk_fluxes = component_fluxes(params, config)
     bands = [
         b * bulge_image + d * disk_image for b, d in zip(bulge_fluxes, disk_fluxes, strict=True)

@@ -14,13 +14,17 @@ import h5py
 import numpy as np
 from tqdm.auto import tqdm
 
+from galvision.data.simulate.classes import CLASS_NAMES
 from galvision.data.simulate.config import SurveyConfig
 from galvision.data.simulate.galaxies import draw_galaxy, sample_galaxy_parameters
+from galvision.data.simulate.morphology import sample_morphology
+from galvision.data.simulate.morphology_render import draw_morphology
 from galvision.data.simulate.psf import draw_ground_psf, draw_target_psf, sample_psf_parameters
 
 CHUNK = 64  # galaxies per task: large enough to amortise pickling, small enough to balance
 MAX_WORKERS = 8
 GALAXY_STREAM, PSF_STREAM = 0, 1
+LABEL = "label"  # class index of a morphology galaxy, stored as integers beside the images
 
 Chunk = tuple[int, np.ndarray, dict[str, np.ndarray]]
 
@@ -42,15 +46,22 @@ def _default_workers() -> int:
     return min(len(usable) if usable else os.cpu_count() or 1, MAX_WORKERS)
 
 
+def simulate_galaxy(config: SurveyConfig, index: int) -> tuple[np.ndarray, dict[str, float]]:
+    """Sample and render galaxy `index` of the config's catalogue: image and parameters."""
+    rng = galaxy_rng(config, index)
+    if config.catalogue == "morphology":
+        params = sample_morphology(rng, config, index)
+        return draw_morphology(params, config), params
+    params = sample_galaxy_parameters(rng, config)
+    return draw_galaxy(params, config), params
+
+
 def simulate_chunk(config: SurveyConfig, start: int, stop: int) -> Chunk:
     """Sample and render galaxies start..stop-1; top level so spawned workers can import it."""
-    images, rows = [], []
-    for index in range(start, stop):
-        params = sample_galaxy_parameters(galaxy_rng(config, index), config)
-        images.append(draw_galaxy(params, config))
-        rows.append(params)
+    galaxies = [simulate_galaxy(config, index) for index in range(start, stop)]
+    rows = [params for _, params in galaxies]
     columns = {name: np.array([row[name] for row in rows]) for name in rows[0]}
-    return start, np.stack(images), columns
+    return start, np.stack([image for image, _ in galaxies]), columns
 
 
 def _chunks(config: SurveyConfig, workers: int) -> Iterator[Chunk]:
@@ -91,7 +102,7 @@ def _write_psfs(file: h5py.File, config: SurveyConfig) -> None:
 
 
 def _write_galaxies(file: h5py.File, config: SurveyConfig, workers: int, progress: bool) -> None:
-    """Render every galaxy into `clean` and its parameters into the `params` group."""
+    """Render every galaxy into `clean`, its parameters into `params/` and its class to `label`."""
     shape = (len(config.bands), config.stamp_size, config.stamp_size)
     clean = file.create_dataset(
         "clean", shape=(config.n_galaxies, *shape), dtype="f4", chunks=(1, *shape)
@@ -104,9 +115,10 @@ def _write_galaxies(file: h5py.File, config: SurveyConfig, workers: int, progres
             stop = start + len(images)
             clean[start:stop] = images
             for name, values in columns.items():
-                if name not in group:
-                    group.create_dataset(name, shape=(config.n_galaxies,), dtype="f8")
-                group[name][start:stop] = values
+                target, dtype = (file, "i8") if name == LABEL else (group, "f8")
+                if name not in target:
+                    target.create_dataset(name, shape=(config.n_galaxies,), dtype=dtype)
+                target[name][start:stop] = values
             bar.update(len(images))
 
 
@@ -131,6 +143,8 @@ def simulate_survey(
             file.attrs["digest"] = config.digest()
             file.attrs["bands"] = json.dumps(list(config.bands))
             file.attrs["pixel_scale"] = config.pixel_scale
+            if config.catalogue == "morphology":
+                file.attrs["class_names"] = json.dumps(list(CLASS_NAMES))
             _write_psfs(file, config)
             _write_galaxies(file, config, workers, progress)
             file.attrs["complete"] = True
