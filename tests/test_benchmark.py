@@ -1,13 +1,11 @@
 """`galvision benchmark deconv` on the tiny run: the table, its files and the image grid."""
 
-import csv
-from pathlib import Path
-
 import numpy as np
 import pytest
 from astropy.io import fits
 
 from galvision.cli import main
+from helpers.training import csv_rows
 
 METHODS = [
     "blurred input",
@@ -15,11 +13,6 @@ METHODS = [
     "Richardson–Lucy (scikit-image, true PSF)",
     "galvision DeconvolutionTask",
 ]
-
-
-def rows(path: Path) -> list[dict]:
-    with path.open() as handle:
-        return list(csv.DictReader(handle))
 
 
 def test_benchmark_on_the_simulated_test_set(tiny_run, tmp_path, capsys):
@@ -35,7 +28,7 @@ def test_benchmark_on_the_simulated_test_set(tiny_run, tmp_path, capsys):
             "4",
         ]
     )
-    table = rows(tmp_path / "deconv_simulated.csv")
+    table = csv_rows(tmp_path / "deconv_simulated.csv")
     assert [r["method"] for r in table] == METHODS
     psnr = [float(r["psnr"]) for r in table]
     ssim = [float(r["ssim"]) for r in table]
@@ -57,8 +50,8 @@ def test_benchmark_on_user_truth_images(tiny_run, tmp_path):
     common = ["benchmark", "deconv", "--ckpt", ckpt, "--truth", str(truth), "--tune-images", "4"]
     main([*common, "--output", str(tmp_path / "out")])
     main([*common, "--output", str(tmp_path / "out"), "--brighten", "2.5"])
-    faint = rows(tmp_path / "out" / "deconv_truth.csv")
-    bright = rows(tmp_path / "out" / "deconv_truth_brighter2.5mag.csv")
+    faint = csv_rows(tmp_path / "out" / "deconv_truth.csv")
+    bright = csv_rows(tmp_path / "out" / "deconv_truth_brighter2.5mag.csv")
     assert [r["method"] for r in faint] == [r["method"] for r in bright] == METHODS
     assert "(3)" in (tmp_path / "out" / "deconv_truth.md").read_text()
     assert float(bright[0]["mse"]) != float(faint[0]["mse"])

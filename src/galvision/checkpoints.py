@@ -14,15 +14,20 @@ T = TypeVar("T")
 _SECTIONS = {"model": "hyper_parameters", "data": "datamodule_hyper_parameters"}
 
 
-def checkpoint_class(ckpt: Path, section: str, base: type[T]) -> type[T]:
-    """The class recorded for ``section`` ("model" or "data") in a checkpoint's hyperparameters."""
+def _hyperparameters(ckpt: Path, section: str) -> dict:
+    """The hyperparameters a checkpoint records for ``section`` ("model" or "data")."""
     if not Path(ckpt).is_file():
         raise CheckpointError(f"no such checkpoint file {ckpt}")
     try:
         checkpoint = torch.load(ckpt, map_location="cpu", weights_only=True)
     except Exception as error:  # truncated or foreign files fail in many ways
         raise CheckpointError(f"{ckpt}: cannot read the checkpoint: {error}") from error
-    class_path = checkpoint.get(_SECTIONS[section], {}).get("_class_path")
+    return checkpoint.get(_SECTIONS[section], {})
+
+
+def checkpoint_class(ckpt: Path, section: str, base: type[T]) -> type[T]:
+    """The class recorded for ``section`` ("model" or "data") in a checkpoint's hyperparameters."""
+    class_path = _hyperparameters(ckpt, section).get("_class_path")
     if class_path is None:
         raise CheckpointError(
             f"{ckpt}: no {section} class recorded; use a checkpoint written by `galvision fit`"
@@ -37,7 +42,15 @@ def checkpoint_class(ckpt: Path, section: str, base: type[T]) -> type[T]:
 def load_checkpoint_task(ckpt: Path, base: type[T]) -> T:
     """The LightningModule of a checkpoint, with its weights, in eval mode on the CPU."""
     cls = checkpoint_class(ckpt, "model", base)
-    return cls.load_from_checkpoint(ckpt, map_location="cpu").eval()
+    overrides = {}
+    backbone = _hyperparameters(ckpt, "model").get("backbone")
+    if isinstance(backbone, dict) and backbone.get("init_args", {}).get("weights"):
+        # The checkpoint holds the trained weights: do not reread the file training started from.
+        overrides["backbone"] = {
+            **backbone,
+            "init_args": {**backbone["init_args"], "weights": None},
+        }
+    return cls.load_from_checkpoint(ckpt, map_location="cpu", **overrides).eval()
 
 
 def load_checkpoint_data(ckpt: Path, base: type[T]) -> T:

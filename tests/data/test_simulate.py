@@ -219,3 +219,10 @@ def test_digest_is_stable_and_seed_sensitive() -> None:
 def test_impossible_config_names_the_field(field: str, value: object) -> None:
     with pytest.raises(ConfigError, match=f"SurveyConfig.{field}"):
         SurveyConfig(**{field: value})
+
+
+def test_integer_and_float_values_give_the_same_cache_key() -> None:
+    assert (
+        SurveyConfig(mag_range=(15.5, 19)).digest() == SurveyConfig(mag_range=(15.5, 19.0)).digest()
+    )
+    assert SurveyConfig(pixel_scale=1).digest() == SurveyConfig(pixel_scale=1.0).digest()

@@ -4,6 +4,7 @@ import torch
 from galvision.backbones import Backbone
 from galvision.data import keys
 from galvision.tasks import DeconvolutionTask
+from helpers.training import losses_over_steps
 
 
 def make_task(tiny_backbone_kwargs, **kwargs) -> DeconvolutionTask:
@@ -36,15 +37,7 @@ def test_prepare_batch_makes_display_space_input_and_target(tiny_backbone_kwargs
 
 def test_a_few_steps_reduce_the_loss_on_a_fixed_batch(tiny_backbone_kwargs):
     task = make_task(tiny_backbone_kwargs, loss="l1+ssim")
-    optimizer = task.configure_optimizers()
-    batch = task.prepare_batch(simulated_batch(), "val")
-    losses = []
-    for _ in range(15):
-        loss = task.compute(batch)["loss"]
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
+    losses = losses_over_steps(task, task.prepare_batch(simulated_batch(), "val"))
     assert losses[-1] < 0.7 * losses[0]
 
 

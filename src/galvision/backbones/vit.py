@@ -75,6 +75,10 @@ class Backbone(nn.Module):
         """Number of patches along one side of the image."""
         return self.img_size // self.patch_size
 
+    def block_indices(self, count: int) -> list[int]:
+        """``count`` evenly spaced block indices ending with the last block (for dense heads)."""
+        return [round(self.depth - 1 - i * self.depth / count) for i in range(count)][::-1]
+
     def check_input(self, x: torch.Tensor) -> None:
         """Raise a clear error when ``x`` does not fit the backbone's bands or image size."""
         if x.ndim != 4 or x.shape[1] != self.in_chans:

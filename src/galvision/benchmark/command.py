@@ -11,6 +11,8 @@ import importlib
 
 BENCHMARKS = {
     "deconv": ("galvision.benchmark.deconvolution", "PSF deconvolution vs Wiener and RL"),
+    "reconstruct": ("galvision.benchmark.reconstruction", "masked reconstruction vs biharmonic"),
+    "foundation": ("galvision.benchmark.foundation", "deconvolution from scratch vs MAE"),
 }
 
 

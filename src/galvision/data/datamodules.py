@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import h5py
@@ -11,8 +12,8 @@ from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader, Dataset
 
 from galvision.data import keys
-from galvision.data.simulate import SurveyConfig, cached_survey, check_survey_file
-from galvision.errors import ConfigError
+from galvision.data.simulate import CLASS_NAMES, SurveyConfig, cached_survey, check_survey_file
+from galvision.errors import ConfigError, DataError
 
 
 class GalaxyDataModule(LightningDataModule):
@@ -67,6 +68,8 @@ class SurveyDataset(Dataset):
     Training samples draw a PSF from the bank at random every time; evaluation samples get a
     PSF fixed by their index, so a validation or test set never changes. ``clean`` replaces
     the survey's galaxies by other clean images (e.g. real galaxies) seen through its PSFs.
+    A morphology survey's samples carry their ``label``, and ``params`` holds the stored
+    parameters named by ``parameters``, in that order.
     """
 
     def __init__(
@@ -76,6 +79,7 @@ class SurveyDataset(Dataset):
         train: bool,
         seed: int = 0,
         clean: np.ndarray | None = None,
+        parameters: Sequence[str] = (),
     ) -> None:
         self.path = Path(path)
         self.clean = clean
@@ -86,6 +90,8 @@ class SurveyDataset(Dataset):
             self.psf_bank = torch.from_numpy(file["psf_ground"][...])
             self.psf_fwhm = torch.from_numpy(file["psf_ground_fwhm"][...])
             self.target_psf = torch.from_numpy(file["psf_target"][...])
+            self.labels = file[keys.LABEL][...] if keys.LABEL in file else None
+            self.params = read_parameters(file, parameters)
         self._file: h5py.File | None = None
 
     def __len__(self) -> int:
@@ -106,13 +112,32 @@ class SurveyDataset(Dataset):
     def __getitem__(self, item: int) -> dict:
         index = int(self.indices[item])
         psf = self._psf_choice(index)
-        return {
+        sample = {
             keys.CLEAN: self._clean(index),
             keys.PSF: self.psf_bank[psf],
             keys.TARGET_PSF: self.target_psf,
             keys.PSF_FWHM: self.psf_fwhm[psf],
             keys.INDEX: index,
         }
+        if self.labels is not None:
+            sample[keys.LABEL] = torch.tensor(int(self.labels[index]), dtype=torch.int64)
+        if self.params is not None:
+            sample[keys.PARAMS] = self.params[index]
+        return sample
+
+
+def read_parameters(file: h5py.File, names: Sequence[str]) -> torch.Tensor | None:
+    """Stored per-galaxy parameters ``params/<name>`` as float32 (N, len(names)), None if none."""
+    if not names:
+        return None
+    stored = sorted(file["params"]) if "params" in file else []
+    missing = [name for name in names if name not in stored]
+    if missing:
+        raise ConfigError(
+            f"data.regression_parameters: {missing} not in the survey; it stores {stored}"
+        )
+    columns = [file["params"][name][...] for name in names]
+    return torch.from_numpy(np.stack(columns, axis=1).astype(np.float32))
 
 
 class SurveyDataModule(GalaxyDataModule):
@@ -123,6 +148,9 @@ class SurveyDataModule(GalaxyDataModule):
         val_size: galaxies held out for validation (taken after the training galaxies).
         test_size: galaxies held out for testing (the last ones of the survey).
         simulation_workers: processes simulating the survey (0 = one per core).
+        labels_per_class: keep only this many training galaxies per class (few-shot; needs
+            ``survey.catalogue: morphology``), drawn with the survey's seed.
+        regression_parameters: stored parameters served as ``params`` (e.g. ``[hlr, q]``).
         batch_size: images per batch.
         num_workers: loader worker processes.
     """
@@ -133,6 +161,8 @@ class SurveyDataModule(GalaxyDataModule):
         val_size: int = 500,
         test_size: int = 500,
         simulation_workers: int = 0,
+        labels_per_class: int | None = None,
+        regression_parameters: list[str] | None = None,
         batch_size: int = 64,
         num_workers: int = 2,
     ) -> None:
@@ -140,6 +170,15 @@ class SurveyDataModule(GalaxyDataModule):
         self.save_hyperparameters()
         self.survey = survey or SurveyConfig()
         self.survey.validate()
+        if labels_per_class is not None and (
+            labels_per_class < 1 or self.survey.catalogue != "morphology"
+        ):
+            raise ConfigError(
+                f"data: labels_per_class={labels_per_class} needs a positive count and "
+                f"survey.catalogue='morphology', not {self.survey.catalogue!r}"
+            )
+        self.labels_per_class = labels_per_class
+        self.regression_parameters = list(regression_parameters or ())
         if val_size < 1 or test_size < 1 or val_size + test_size >= self.survey.n_galaxies:
             raise ConfigError(
                 f"data: val_size={val_size} + test_size={test_size} leave no training galaxies "
@@ -156,6 +195,27 @@ class SurveyDataModule(GalaxyDataModule):
     @property
     def image_size(self) -> int:
         return self.survey.stamp_size
+
+    @property
+    def class_names(self) -> list[str] | None:
+        """Class names indexed by label for a morphology survey, else None."""
+        return list(CLASS_NAMES) if self.survey.catalogue == "morphology" else None
+
+    @property
+    def num_classes(self) -> int | None:
+        """Number of morphology classes, or None for a survey without labels."""
+        return None if self.class_names is None else len(self.class_names)
+
+    def parameter_statistics(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and standard deviation of each regression parameter over the training set."""
+        train = self.datasets["train"]
+        values = train.params[train.indices].double()
+        mean = values.nanmean(0)
+        std = (values - mean).square().nanmean(0).sqrt()
+        undefined = [n for n, m in zip(self.regression_parameters, mean, strict=True) if m.isnan()]
+        if undefined:
+            raise DataError(f"data.regression_parameters: {undefined} are NaN for every galaxy")
+        return mean.float(), std.clamp_min(1e-6).float()
 
     def prepare_data(self) -> None:
         """Simulate the survey into the cache unless it is there already (one process)."""
@@ -174,7 +234,21 @@ class SurveyDataModule(GalaxyDataModule):
     def setup(self, stage: str | None = None) -> None:
         path = cached_survey(self.survey, workers=self.simulation_workers)
         check_survey_file(path, self.survey)
-        for split, indices in self.split_indices().items():
+        splits = self.split_indices()
+        if self.labels_per_class is not None:
+            # Imported here: catalogue_datamodule builds on this module.
+            from galvision.data.catalogue_datamodule import few_shot
+
+            with h5py.File(path, "r") as file:
+                labels = file[keys.LABEL][...]
+            splits["train"] = few_shot(
+                splits["train"], labels, self.class_names, self.labels_per_class, self.survey.seed
+            )
+        for split, indices in splits.items():
             self.datasets[split] = SurveyDataset(
-                path, indices, train=split == "train", seed=self.survey.seed
+                path,
+                indices,
+                train=split == "train",
+                seed=self.survey.seed,
+                parameters=self.regression_parameters,
             )

@@ -13,4 +13,5 @@ GAIN = "gain"  # (B, C) electrons per nanomaggy for the Poisson term
 INDEX = "index"  # (B,) position of the sample in its dataset, seeds evaluation noise
 MASK = "mask"
 LABEL = "label"
+PARAMS = "params"  # (B, P) stored simulation parameters chosen by the datamodule
 NAME = "name"  # list of source names (files, rows) for writers

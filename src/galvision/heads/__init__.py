@@ -1,5 +1,8 @@
 """Task heads: plain nn.Modules on top of backbone outputs."""
 
+from galvision.heads.classifier import ClassifierHead
+from galvision.heads.mae_decoder import MAEDecoder
+from galvision.heads.patches import patchify, unpatchify
 from galvision.heads.pixel_decoder import PixelDecoder
 
-__all__ = ["PixelDecoder"]
+__all__ = ["ClassifierHead", "MAEDecoder", "PixelDecoder", "patchify", "unpatchify"]

@@ -11,11 +11,15 @@ deconvolution is about.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import torch
 from segmentation_models_pytorch.base.modules import Conv2dReLU
 from segmentation_models_pytorch.decoders.unet.decoder import UnetDecoder
 from torch import nn
+
+if TYPE_CHECKING:
+    from galvision.backbones import Backbone
 
 
 class PixelDecoder(nn.Module):
@@ -72,6 +76,20 @@ class PixelDecoder(nn.Module):
         self.output = nn.Conv2d(decoder_channels[-1], out_chans, 3, padding=1)
         self.residual = residual and in_chans == out_chans
         self.extra_channels = extra_channels
+
+    @classmethod
+    def for_backbone(
+        cls, backbone: Backbone, num_maps: int, extra_channels: int = 0
+    ) -> PixelDecoder:
+        """A decoder returning images with the backbone's bands from ``num_maps`` of its maps."""
+        return cls(
+            in_chans=backbone.in_chans,
+            out_chans=backbone.in_chans,
+            embed_dim=backbone.embed_dim,
+            patch_size=backbone.patch_size,
+            num_maps=num_maps,
+            extra_channels=extra_channels,
+        )
 
     def forward(
         self,

@@ -1,6 +1,15 @@
 """LightningModules: the shared GalaxyTask template and one module per task."""
 
 from galvision.tasks.base import GalaxyTask
+from galvision.tasks.classification import ClassificationTask
 from galvision.tasks.deconvolution import DeconvolutionTask
+from galvision.tasks.pretrain import MaskedAutoencoderTask
+from galvision.tasks.reconstruction import ReconstructionTask
 
-__all__ = ["DeconvolutionTask", "GalaxyTask"]
+__all__ = [
+    "ClassificationTask",
+    "DeconvolutionTask",
+    "GalaxyTask",
+    "MaskedAutoencoderTask",
+    "ReconstructionTask",
+]

@@ -52,16 +52,9 @@ class DeconvolutionTask(GalaxyTask):
     ) -> None:
         super().__init__(backbone, **kwargs)
         self.observation = observation or Observation()
-        self.map_indices = [
-            round(backbone.depth - 1 - i * backbone.depth / num_maps) for i in range(num_maps)
-        ][::-1]
-        self.decoder = PixelDecoder(
-            in_chans=backbone.in_chans,
-            out_chans=backbone.in_chans,
-            embed_dim=backbone.embed_dim,
-            patch_size=backbone.patch_size,
-            num_maps=num_maps,
-            extra_channels=int(condition_on_fwhm),
+        self.map_indices = backbone.block_indices(num_maps)
+        self.decoder = PixelDecoder.for_backbone(
+            backbone, num_maps, extra_channels=int(condition_on_fwhm)
         )
         # Image metrics on noisy training batches cost time and say little: evaluation only.
         self.add_metrics(restoration_metrics(), stages=("val", "test"))

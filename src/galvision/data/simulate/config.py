@@ -39,8 +39,12 @@ class SurveyConfig:
 
     def __post_init__(self) -> None:
         # YAML and JSON give lists; tuples keep the config hashable and its digest stable.
-        for name in ("bands", "mag_range", "psf_fwhm_range"):
-            object.__setattr__(self, name, tuple(getattr(self, name)))
+        object.__setattr__(self, "bands", tuple(self.bands))
+        for name in ("mag_range", "psf_fwhm_range"):
+            # Floats, so that 19 and 19.0 give the same digest (and the same cache file).
+            object.__setattr__(self, name, tuple(float(x) for x in getattr(self, name)))
+        for name in ("pixel_scale", "target_fwhm"):
+            object.__setattr__(self, name, float(getattr(self, name)))
         if self.class_weights is not None:
             # Floats, so that a weight written 2 or 2.0 gives the same digest.
             weights = {str(name): float(w) for name, w in dict(self.class_weights).items()}

@@ -1,0 +1,297 @@
+"""ClassificationTask: galaxy morphology classes from the backbone's pooled embedding."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics import MetricCollection, R2Score
+from torchmetrics.classification import (
+    MulticlassAccuracy,
+    MulticlassAUROC,
+    MulticlassConfusionMatrix,
+    MulticlassF1Score,
+    MulticlassRecall,
+)
+from torchmetrics.wrappers import ClasswiseWrapper
+
+from galvision.backbones import Backbone
+from galvision.data import keys
+from galvision.data.degrade import Observation, observe_batch
+from galvision.errors import ConfigError
+from galvision.heads import ClassifierHead
+from galvision.tasks.base import GalaxyTask
+
+DIHEDRAL_ORDER = 8  # four right-angle rotations, each with and without a mirror flip
+
+
+def dihedral(images: torch.Tensor, k: int) -> torch.Tensor:
+    """The ``k``-th (0-7) of the 8 rotations and flips of square images (..., H, W)."""
+    rotated = torch.rot90(images, k % 4, dims=(-2, -1))
+    return rotated.flip(-1) if k >= 4 else rotated
+
+
+def random_dihedral(images: torch.Tensor) -> torch.Tensor:
+    """Each image of (B, C, H, W) under one of the 8 dihedral transforms drawn uniformly."""
+    choice = torch.randint(DIHEDRAL_ORDER, (len(images),), device=images.device)
+    out = images.clone()
+    for k in range(DIHEDRAL_ORDER):
+        chosen = choice == k
+        if chosen.any():
+            out[chosen] = dihedral(images[chosen], k)
+    return out
+
+
+def classification_metrics(num_classes: int) -> MetricCollection:
+    """Accuracy, macro F1 and macro one-vs-rest AUROC, on class probabilities."""
+    return MetricCollection(
+        {
+            "accuracy": MulticlassAccuracy(num_classes, average="micro"),
+            "f1_macro": MulticlassF1Score(num_classes, average="macro"),
+            "auroc": MulticlassAUROC(num_classes, average="macro"),
+        }
+    )
+
+
+class ClassificationTask(GalaxyTask):
+    """Morphology classification: cross-entropy on a linear head over pooled ViT features.
+
+    Fine-tune everything (optionally with ``layer_decay``), train a linear probe with
+    ``freeze_backbone: true``, or train few-shot through the datamodule's ``labels_per_class``.
+    Training images are turned by a random one of the 8 right-angle rotations and flips:
+    exact pixel permutations, so neither the noise nor the PSF is resampled by interpolation,
+    and the same group that ``tta`` averages over.
+
+    Args:
+        backbone: the shared foundation ViT.
+        num_classes: number of classes; must match the datamodule's.
+        observation: how clean simulated galaxies are degraded on the device; batches that
+            already hold an observed ``image`` (real data) are used as they are.
+        dropout: dropout before the linear layer.
+        label_smoothing: label smoothing of the training cross-entropy.
+        augment: random dihedral transforms of the training images.
+        tta: at val/test/predict, average the softmax over the 8 dihedral transforms.
+        regression_parameters: stored parameters also regressed; must equal the datamodule's
+            ``regression_parameters`` (the order of the ``params`` columns).
+        regression_weight: weight of the regression loss (MSE of targets standardised with
+            the training set's mean and deviation, NaN entries ignored); 0 disables it.
+        **kwargs: optimizer, lr_scheduler, layer_decay, freeze_backbone (see GalaxyTask).
+    """
+
+    module_arguments = (*GalaxyTask.module_arguments, "observation")
+
+    def __init__(
+        self,
+        backbone: Backbone,
+        num_classes: int,
+        observation: Observation | None = None,
+        dropout: float = 0.0,
+        label_smoothing: float = 0.0,
+        augment: bool = True,
+        tta: bool = False,
+        regression_parameters: list[str] | None = None,
+        regression_weight: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(backbone, **kwargs)
+        if num_classes < 2:
+            raise ConfigError(f"model.num_classes={num_classes} must be at least 2")
+        names = list(regression_parameters or ()) if regression_weight > 0 else []
+        if regression_weight > 0 and not names:
+            raise ConfigError(
+                f"model.regression_weight={regression_weight} needs model.regression_parameters"
+            )
+        self.parameter_names = names
+        self.observation = observation or Observation()
+        self.head = ClassifierHead(backbone.embed_dim, num_classes, dropout, len(names))
+        if names:  # targets are standardised by training-set statistics kept in the checkpoint
+            self.register_buffer("parameter_mean", torch.zeros(len(names)))
+            self.register_buffer("parameter_std", torch.ones(len(names)))
+        self.r2 = nn.ModuleDict(
+            {
+                stage: MetricCollection({f"r2_{n}": R2Score() for n in names}, prefix=f"{stage}/")
+                for stage in ("val", "test")
+                if names
+            }
+        )
+        self.add_metrics(classification_metrics(num_classes), stages=("val", "test"))
+        # A dict-valued metric cannot go through log_dict: logged by name at each epoch end.
+        self.recall = nn.ModuleDict(
+            {
+                stage: ClasswiseWrapper(
+                    MulticlassRecall(num_classes, average=None), prefix=f"{stage}/recall_"
+                )
+                for stage in ("val", "test")
+            }
+        )
+        self.confusion = MulticlassConfusionMatrix(num_classes)
+        self.class_names = [str(label) for label in range(num_classes)]
+
+    # -- data ---------------------------------------------------------------------------------
+    def setup(self, stage: str) -> None:
+        """Check bands, size and class count against the datamodule; take its class names."""
+        super().setup(stage)
+        datamodule = getattr(self._trainer, "datamodule", None)
+        count = getattr(datamodule, "num_classes", None)
+        names = getattr(datamodule, "class_names", None)
+        if count is not None and count != self.hparams.num_classes:
+            raise ConfigError(
+                f"data has {count} classes ({', '.join(names or [])}) but "
+                f"model.num_classes={self.hparams.num_classes}"
+            )
+        if names:
+            self.set_class_names(names)
+        if self.parameter_names:
+            self.check_regression_data(datamodule, stage)
+
+    def check_regression_data(self, datamodule: Any, stage: str) -> None:
+        """Check the datamodule serves the regressed parameters; take their training statistics."""
+        served = getattr(datamodule, "regression_parameters", None)
+        if served != self.parameter_names:
+            raise ConfigError(
+                f"model.regression_parameters={self.parameter_names} but "
+                f"data.regression_parameters={served}"
+            )
+        if stage == "fit":
+            mean, std = datamodule.parameter_statistics()
+            self.parameter_mean.copy_(mean)
+            self.parameter_std.copy_(std)
+
+    def set_class_names(self, names: list[str]) -> None:
+        """Name the classes in predictions, per-class metric keys and the confusion matrix."""
+        self.class_names = list(names)
+        for recall in self.recall.values():
+            recall.labels = self.class_names
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["class_names"] = self.class_names
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        if "class_names" in checkpoint:
+            self.set_class_names(checkpoint["class_names"])
+
+    def prepare_batch(self, batch: dict, stage: str) -> dict:
+        """Observe simulated clean galaxies, then turn training images at random."""
+        batch = observe_batch(self.observation, batch, stage)
+        if keys.IMAGE not in batch:
+            raise KeyError(f"ClassificationTask: the batch needs {keys.IMAGE!r} or {keys.CLEAN!r}")
+        if stage == "train" and self.hparams.augment:
+            batch[keys.IMAGE] = random_dihedral(batch[keys.IMAGE])
+        return batch
+
+    def train(self, mode: bool = True) -> ClassificationTask:
+        """Switch modes, keeping a frozen backbone in eval mode (no dropout, fixed statistics)."""
+        super().train(mode)
+        if self.hparams.freeze_backbone:
+            self.backbone.eval()
+        return self
+
+    # -- model --------------------------------------------------------------------------------
+    def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Head outputs of display-space images (B, C, H, W): ``logits``, maybe ``regression``."""
+        return self.head(self.backbone.forward_pooled(image))
+
+    @property
+    def uses_tta(self) -> bool:
+        """Whether predictions now average over the dihedral transforms."""
+        return self.hparams.tta and not self.training
+
+    def predict_outputs(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Head outputs of the images as given, plus class ``probabilities`` (TTA-averaged)."""
+        views = image
+        if self.uses_tta:
+            views = torch.cat([dihedral(image, k) for k in range(DIHEDRAL_ORDER)])
+        outputs = self(views)
+        logits, n = outputs["logits"], len(image)
+        probabilities = logits.softmax(-1).reshape(-1, n, logits.shape[-1]).mean(0)
+        # The first views are the untransformed images.
+        return {name: value[:n] for name, value in outputs.items()} | {
+            "probabilities": probabilities
+        }
+
+    def compute(self, batch: dict) -> dict[str, Any]:
+        """Cross-entropy (NLL of the averaged probabilities with TTA), plus any regression loss."""
+        for key in (keys.LABEL, *([keys.PARAMS] if self.parameter_names else [])):
+            if key not in batch:
+                raise KeyError(f"ClassificationTask: the batch needs {key!r}")
+        label = batch[keys.LABEL]
+        outputs = self.predict_outputs(batch[keys.IMAGE])
+        if self.uses_tta:
+            loss = F.nll_loss(outputs["probabilities"].clamp_min(1e-12).log(), label)
+        else:
+            smoothing = self.hparams.label_smoothing
+            loss = F.cross_entropy(outputs["logits"], label, label_smoothing=smoothing)
+        if self.parameter_names:
+            target = (batch[keys.PARAMS] - self.parameter_mean) / self.parameter_std
+            known = target.isfinite()
+            error = (outputs["regression"] - target.nan_to_num()).square() * known
+            loss = loss + self.hparams.regression_weight * error.sum() / known.sum().clamp_min(1)
+            outputs["target"] = target
+        return {"loss": loss, **outputs}
+
+    def update_metrics(self, metrics: MetricCollection, outputs: dict, batch: dict) -> None:
+        """Classification metrics from the predicted probabilities."""
+        metrics.update(outputs["probabilities"], batch[keys.LABEL])
+
+    # -- evaluation outputs -------------------------------------------------------------------
+    def shared_step(self, batch: dict, stage: str) -> dict[str, Any]:
+        """The template's step, plus recall per class and the test confusion matrix."""
+        outputs = super().shared_step(batch, stage)
+        if stage in self.recall:
+            self.recall[stage].update(outputs["probabilities"], batch[keys.LABEL])
+        if stage == "test":
+            self.confusion.update(outputs["probabilities"], batch[keys.LABEL])
+        if stage in self.r2:
+            self.update_r2(self.r2[stage], outputs)
+            self.log_dict(
+                self.r2[stage], on_step=False, on_epoch=True, batch_size=len(outputs["target"])
+            )
+        return outputs
+
+    def update_r2(self, metrics: MetricCollection, outputs: dict) -> None:
+        """R² of each parameter over the galaxies where it is defined (not NaN)."""
+        target = outputs["target"]
+        for column, metric in enumerate(metrics.values(copy_state=False)):
+            known = target[:, column].isfinite()
+            if known.any():
+                metric.update(outputs["regression"][known, column], target[known, column])
+
+    def log_recall(self, stage: str) -> None:
+        """Log the stage's recall of every class as ``<stage>/recall_<class name>``."""
+        self.log_dict(self.recall[stage].compute())
+        self.recall[stage].reset()
+
+    def on_validation_epoch_end(self) -> None:
+        self.log_recall("val")
+
+    def on_test_epoch_end(self) -> None:
+        """Log recall per class; write the confusion matrix PNG in the logger's folder."""
+        self.log_recall("test")
+        matrix = self.confusion.compute()
+        self.confusion.reset()
+        if not self.trainer.is_global_zero:
+            return
+        folder = Path(self.trainer.log_dir or self.trainer.default_root_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        figure, _ = self.confusion.plot(matrix.cpu(), labels=self.class_names)
+        figure.set_size_inches(2 + 0.8 * len(matrix), 1.5 + 0.8 * len(matrix))
+        figure.savefig(folder / "confusion_matrix.png", dpi=100, bbox_inches="tight")
+        plt.close(figure)
+
+    def predict_step(self, batch: dict, batch_idx: int) -> dict[str, Any]:
+        """Class probabilities, the most likely class, class names and regressed parameters."""
+        outputs = self.predict_outputs(batch[keys.IMAGE])
+        predictions = {
+            "probabilities": outputs["probabilities"],
+            "prediction": outputs["probabilities"].argmax(-1),
+            "class_names": self.class_names,
+            keys.NAME: batch.get(keys.NAME),
+        }
+        if self.parameter_names:
+            values = outputs["regression"] * self.parameter_std + self.parameter_mean
+            predictions |= {"parameters": values, "parameter_names": self.parameter_names}
+        return predictions
