@@ -4,10 +4,10 @@ from test_deconvolution import simulated_batch
 
 from galvision.backbones import Backbone
 from galvision.data import keys
+from galvision.data.keys import VISIBLE
 from galvision.errors import ConfigError
 from galvision.heads import patchify
 from galvision.tasks import MaskedAutoencoderTask
-from galvision.tasks.pretrain import VISIBLE
 from helpers.training import losses_over_steps
 
 

@@ -13,7 +13,6 @@ mean for integer factors, PIL's box filter), bilinear when enlarging.
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -27,6 +26,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from galvision.data.keys import IMAGE, INDEX, LABEL, NAME
+from galvision.data.pictures import channels_last_to_bands, decode_picture
 from galvision.errors import ConfigError, DataError
 
 GALAXY10_DECALS_CLASSES = (
@@ -100,22 +100,6 @@ def fit_to_size(image: np.ndarray, size: int, crop_fraction: float = 1.0) -> tor
             [np.asarray(Image.fromarray(band).resize((size, size), resample)) for band in crop]
         )
     return torch.from_numpy(np.ascontiguousarray(crop))
-
-
-def channels_last_to_bands(pixels: np.ndarray) -> np.ndarray:
-    """(H, W, C) picture channels (reddest first) as (C, H, W) bands, bluest first."""
-    return np.ascontiguousarray(pixels[..., ::-1].transpose(2, 0, 1))
-
-
-def decode_picture(source: Path | bytes) -> np.ndarray:
-    """A PNG/JPEG file or its bytes as display-space (C, H, W) float32; grey pictures are 1 band."""
-    with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as picture:
-        picture.load()
-        if picture.mode.startswith("I;16"):
-            return np.asarray(picture, dtype=np.float32)[None] / 65535.0
-        if picture.mode in ("1", "L", "LA"):
-            return np.asarray(picture.convert("L"), dtype=np.float32)[None] / 255.0
-        return channels_last_to_bands(np.asarray(picture.convert("RGB"), dtype=np.float32) / 255.0)
 
 
 def load_picture(

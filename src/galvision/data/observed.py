@@ -18,12 +18,12 @@ import h5py
 import numpy as np
 import torch
 from astropy.io import fits
-from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
 from galvision.data.datamodules import GalaxyDataModule
 from galvision.data.intensity import to_display, to_flux
 from galvision.data.keys import IMAGE, INDEX, NAME, PSF_FWHM
+from galvision.data.pictures import decode_picture
 from galvision.errors import ConfigError, DataError
 
 FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz")
@@ -83,15 +83,7 @@ def _read_fits(path: Path, flux_scale: float) -> Iterator[ObservedImage]:
 
 
 def _read_picture(path: Path) -> Iterator[ObservedImage]:
-    with Image.open(path) as picture:
-        picture.load()
-        if picture.mode.startswith("I;16"):
-            display = np.asarray(picture, dtype=np.float32) / 65535.0
-        elif picture.mode in ("1", "L", "LA"):
-            display = np.asarray(picture.convert("L"), dtype=np.float32) / 255.0
-        else:
-            display = np.asarray(picture.convert("RGB"), dtype=np.float32)[..., ::-1] / 255.0
-    bands = display[None] if display.ndim == 2 else display.transpose(2, 0, 1)
+    bands = decode_picture(path)
     yield ObservedImage(_as_bands(to_flux(bands), "picture"), None, _stem(path), str(path))
 
 

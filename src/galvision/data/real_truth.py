@@ -8,9 +8,9 @@ import galsim
 import h5py
 import numpy as np
 from astropy.io import fits
-from PIL import Image
 
 from galvision.data.intensity import magnitude_to_flux, to_flux
+from galvision.data.pictures import decode_picture
 from galvision.errors import ConfigError, DataError
 
 FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz")
@@ -179,14 +179,8 @@ def _read_fits(file: Path, flux_scale: float) -> Named:
 
 
 def _read_picture(file: Path) -> Named:
-    """An 8-bit PNG or JPEG as display-space values mapped to flux, bluest channel first."""
-    with Image.open(file) as picture:
-        if picture.mode not in ("1", "L", "LA", "P", "RGB", "RGBA"):
-            raise DataError(f"{file}: {picture.mode} pictures are not 8-bit; use FITS for those")
-        grey = picture.mode in ("1", "L", "LA")
-        values = np.asarray(picture.convert("L" if grey else "RGB"), dtype=np.float32) / 255.0
-    display = values[None] if grey else values[..., ::-1].transpose(2, 0, 1)
-    return [(_stem(file), np.asarray(to_flux(display), dtype=np.float32))]
+    """A PNG or JPEG as display-space values mapped to flux, bluest channel first."""
+    return [(_stem(file), np.asarray(to_flux(decode_picture(file)), dtype=np.float32))]
 
 
 def _match_bands(image: np.ndarray, bands: int, file: Path) -> np.ndarray:

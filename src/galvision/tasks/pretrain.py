@@ -17,8 +17,6 @@ from galvision.errors import ConfigError
 from galvision.heads import MAEDecoder, patchify, unpatchify
 from galvision.tasks.base import GalaxyTask
 
-VISIBLE = "visible"  # (B, n) indices of the patches the encoder sees, row-major
-
 
 def patch_statistics(patches: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean and standard deviation of every patch (B, N, 1), as MAE's ``norm_pix_loss`` uses."""
@@ -114,7 +112,7 @@ class MaskedAutoencoderTask(GalaxyTask):
             if keys.INDEX not in batch:
                 raise KeyError(f"MaskedAutoencoderTask: seeded masks need the key {keys.INDEX!r}")
             index = batch[keys.INDEX]
-        return {**batch, VISIBLE: self.sample_visible(len(batch[keys.IMAGE]), index)}
+        return {**batch, keys.VISIBLE: self.sample_visible(len(batch[keys.IMAGE]), index)}
 
     def forward(self, image: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
         """Predicted pixels (B, N, p*p*C) of every patch from the ``visible`` ones (B, n)."""
@@ -128,7 +126,7 @@ class MaskedAutoencoderTask(GalaxyTask):
 
     def compute(self, batch: dict) -> dict[str, Any]:
         """Predict the patches and measure the MSE on the masked ones."""
-        image, visible = batch[keys.IMAGE], batch[VISIBLE]
+        image, visible = batch[keys.IMAGE], batch[keys.VISIBLE]
         predicted = self(image, visible)
         target = patchify(image, self.backbone.patch_size)
         if self.hparams.norm_pix_loss:
@@ -166,8 +164,8 @@ class MaskedAutoencoderTask(GalaxyTask):
     def predict_step(self, batch: dict, batch_idx: int) -> dict[str, Any]:
         """Reconstructed display-space images with their inputs, masks and names."""
         return {
-            "reconstructed": self.reconstruct(batch[keys.IMAGE], batch[VISIBLE]),
+            "reconstructed": self.reconstruct(batch[keys.IMAGE], batch[keys.VISIBLE]),
             keys.IMAGE: batch[keys.IMAGE],
-            VISIBLE: batch[VISIBLE],
+            keys.VISIBLE: batch[keys.VISIBLE],
             keys.NAME: batch.get(keys.NAME),
         }
