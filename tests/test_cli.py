@@ -9,6 +9,7 @@ import torch
 from astropy.io import fits
 
 from galvision.cli import main
+from helpers.training import predict_folder, write_observed_fits
 
 CONF = str(Path(__file__).parent / "conf" / "deconv.yaml")
 
@@ -55,38 +56,12 @@ def test_test_reports_image_metrics(trained, tmp_path):
     assert logged(tmp_path, "test/psnr")[0] > 10
 
 
-def write_observed(folder: Path, count: int, fwhm: float = 1.2) -> None:
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(count):
-        header = fits.Header({"PSF_FWHM": fwhm})
-        fits.PrimaryHDU(rng.normal(0, 0.01, (3, 32, 32)).astype(np.float32), header).writeto(
-            folder / f"galaxy{i}.fits"
-        )
-
-
 def predict(trained: Path, out: Path, folder: Path) -> None:
-    main(
-        [
-            "predict",
-            "--config",
-            CONF,
-            "--trainer.default_root_dir",
-            str(out),
-            "--ckpt_path",
-            str(trained / "checkpoints" / "last.ckpt"),
-            "--data",
-            "galvision.data.observed.ObservedImagesDataModule",
-            "--data.path",
-            str(folder),
-            "--data.size",
-            "32",
-        ]
-    )
+    predict_folder(CONF, trained / "checkpoints" / "last.ckpt", out, folder)
 
 
 def test_predict_restores_a_folder_of_fits(trained, tmp_path):
-    write_observed(tmp_path / "observed", 3)
+    write_observed_fits(tmp_path / "observed", 3)
     predict(trained, tmp_path / "out", tmp_path / "observed")
     restored = sorted((tmp_path / "out" / "restored").glob("*_restored.fits"))
     previews = sorted((tmp_path / "out" / "restored").glob("*_preview.png"))
@@ -97,7 +72,7 @@ def test_predict_restores_a_folder_of_fits(trained, tmp_path):
 
 
 def test_predict_refuses_nan_pixels_naming_the_file(trained, tmp_path):
-    write_observed(tmp_path / "observed", 1)
+    write_observed_fits(tmp_path / "observed", 1)
     path = tmp_path / "observed" / "galaxy0.fits"
     data = fits.getdata(path)
     data[0, 3, 4] = np.nan

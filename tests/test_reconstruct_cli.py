@@ -13,7 +13,7 @@ from galvision.benchmark.reconstruction import (
     pretrained_reconstruction,
 )
 from galvision.cli import main
-from helpers.training import csv_rows
+from helpers.training import csv_rows, predict_folder, write_observed_fits
 
 CONF = str(Path(__file__).parent / "conf" / "reconstruct.yaml")
 METHODS = [
@@ -114,30 +114,10 @@ def test_benchmark_scores_the_pretrained_mae_on_patch_masks_only(run, mae, kind,
 
 def test_predict_fills_masks_of_real_images(run, tmp_path):
     folder = tmp_path / "observed"
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(2):
-        fits.writeto(folder / f"g{i}.fits", rng.normal(0, 0.01, (3, 32, 32)).astype(np.float32))
+    write_observed_fits(folder, 2, fwhm=None)
     out = tmp_path / "out"
-    main(
-        [
-            "predict",
-            "--config",
-            CONF,
-            "--trainer.default_root_dir",
-            str(out),
-            "--ckpt_path",
-            str(run / "checkpoints" / "last.ckpt"),
-            "--data",
-            "galvision.data.observed.ObservedImagesDataModule",
-            "--data.path",
-            str(folder),
-            "--data.size",
-            "32",
-            "--data.psf_fwhm",
-            "1.2",
-        ]
-    )
-    restored = [fits.getdata(out / "restored" / f"g{i}_restored.fits") for i in range(2)]
+    ckpt = run / "checkpoints" / "last.ckpt"
+    predict_folder(CONF, ckpt, out, folder, "--data.psf_fwhm", "1.2")
+    restored = [fits.getdata(out / "restored" / f"galaxy{i}_restored.fits") for i in range(2)]
     assert all(r.shape == (3, 32, 32) and np.isfinite(r).all() for r in restored)
-    assert (out / "restored" / "g0_preview.png").is_file()
+    assert (out / "restored" / "galaxy0_preview.png").is_file()

@@ -1,8 +1,12 @@
-"""Small shared test routines: a few optimiser steps, CSV tables."""
+"""Small shared test routines: optimiser steps, CSV tables, observed files, predict runs."""
 
 import csv
 from pathlib import Path
 
+import numpy as np
+from astropy.io import fits
+
+from galvision.cli import main
 from galvision.tasks import GalaxyTask
 
 
@@ -23,3 +27,35 @@ def csv_rows(path: Path) -> list[dict]:
     """The rows of a CSV file as dicts."""
     with path.open() as handle:
         return list(csv.DictReader(handle))
+
+
+def write_observed_fits(folder: Path, count: int, fwhm: float | None = 1.2) -> None:
+    """``count`` noise-only 3-band 32×32 FITS cutouts ``galaxy<i>.fits``, PSF_FWHM in the header."""
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    header = fits.Header({"PSF_FWHM": fwhm} if fwhm else {})
+    for i in range(count):
+        image = rng.normal(0, 0.01, (3, 32, 32)).astype(np.float32)
+        fits.PrimaryHDU(image, header).writeto(folder / f"galaxy{i}.fits")
+
+
+def predict_folder(config: str, ckpt: Path, out: Path, folder: Path, *extra: str) -> None:
+    """`galvision predict` of the checkpoint on a folder of 32×32 observed images."""
+    main(
+        [
+            "predict",
+            "--config",
+            config,
+            "--trainer.default_root_dir",
+            str(out),
+            "--ckpt_path",
+            str(ckpt),
+            "--data",
+            "galvision.data.observed.ObservedImagesDataModule",
+            "--data.path",
+            str(folder),
+            "--data.size",
+            "32",
+            *extra,
+        ]
+    )

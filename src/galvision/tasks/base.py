@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 import torch
@@ -23,7 +24,7 @@ def default_optimizer(params: Any) -> torch.optim.Optimizer:
     return torch.optim.AdamW(params, lr=1e-3, weight_decay=0.05)
 
 
-class GalaxyTask(LightningModule):
+class GalaxyTask(LightningModule, ABC):
     """Shared backbone + one head, trained through one ``shared_step`` for every stage.
 
     Subclasses build their head, loss and metrics in ``__init__`` and implement
@@ -61,13 +62,13 @@ class GalaxyTask(LightningModule):
             self.backbone.requires_grad_(False)
 
     # -- what a task implements -------------------------------------------------------------
+    @abstractmethod
     def compute(self, batch: dict) -> dict[str, Any]:
         """Forward pass on a prepared batch: a dict with ``loss`` and the task's outputs."""
-        raise NotImplementedError
 
+    @abstractmethod
     def update_metrics(self, metrics: MetricCollection, outputs: dict, batch: dict) -> None:
         """Update this stage's metrics from the outputs of :meth:`compute`."""
-        raise NotImplementedError
 
     def prepare_batch(self, batch: dict, stage: str) -> dict:
         """Make the model's inputs from a data batch on the device (degradations, masks)."""
