@@ -12,7 +12,7 @@ from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader, Dataset
 
 from galvision.data import keys
-from galvision.data.simulate import CLASS_NAMES, SurveyConfig, cached_survey, check_survey_file
+from galvision.data.simulate import CLASS_NAMES, SurveyConfig, cached_survey
 from galvision.errors import ConfigError, DataError
 
 
@@ -233,7 +233,6 @@ class SurveyDataModule(GalaxyDataModule):
 
     def setup(self, stage: str | None = None) -> None:
         path = cached_survey(self.survey, workers=self.simulation_workers)
-        check_survey_file(path, self.survey)
         splits = self.split_indices()
         if self.labels_per_class is not None:
             # Imported here: catalogue_datamodule builds on this module.
