@@ -8,10 +8,10 @@ from galvision.backbones import Backbone
 from galvision.cli import main
 from galvision.data import keys
 from galvision.data.datamodules import SurveyDataModule
+from galvision.data.degrade import dihedral, random_dihedral
 from galvision.data.simulate import CLASS_NAMES, SurveyConfig
 from galvision.errors import ConfigError
 from galvision.tasks import ClassificationTask
-from galvision.tasks.classification import dihedral, random_dihedral
 from test_cli import logged  # tests/ is on sys.path through its conftest.py
 
 CONF = str(Path(__file__).parents[1] / "conf" / "classify.yaml")

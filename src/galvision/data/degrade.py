@@ -1,4 +1,4 @@
-"""On-device degradations: a ground-based survey's PSF blur and noise (kornia)."""
+"""On-device degradations and augmentations: PSF blur and noise (kornia), exact rotations."""
 
 from __future__ import annotations
 
@@ -121,3 +121,23 @@ def observe_batch(observation: Observation, batch: dict, stage: str) -> dict:
     batch[keys.IMAGE] = to_display(batch[keys.OBSERVED])
     batch[keys.TARGET] = to_display(batch[keys.TARGET_FLUX]).clamp(0, DATA_RANGE)
     return batch
+
+
+DIHEDRAL_ORDER = 8  # four right-angle rotations, each with and without a mirror flip
+
+
+def dihedral(images: torch.Tensor, k: int) -> torch.Tensor:
+    """The ``k``-th (0-7) of the 8 rotations and flips of square images (..., H, W)."""
+    rotated = torch.rot90(images, k % 4, dims=(-2, -1))
+    return rotated.flip(-1) if k >= 4 else rotated
+
+
+def random_dihedral(images: torch.Tensor) -> torch.Tensor:
+    """Each image of (B, C, H, W) under one of the 8 dihedral transforms drawn uniformly."""
+    choice = torch.randint(DIHEDRAL_ORDER, (len(images),), device=images.device)
+    out = images.clone()
+    for k in range(DIHEDRAL_ORDER):
+        chosen = choice == k
+        if chosen.any():
+            out[chosen] = dihedral(images[chosen], k)
+    return out

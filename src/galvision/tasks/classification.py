@@ -21,29 +21,16 @@ from torchmetrics.wrappers import ClasswiseWrapper
 
 from galvision.backbones import Backbone
 from galvision.data import keys
-from galvision.data.degrade import Observation, observe_batch
+from galvision.data.degrade import (
+    DIHEDRAL_ORDER,
+    Observation,
+    dihedral,
+    observe_batch,
+    random_dihedral,
+)
 from galvision.errors import ConfigError
 from galvision.heads import ClassifierHead
 from galvision.tasks.base import GalaxyTask
-
-DIHEDRAL_ORDER = 8  # four right-angle rotations, each with and without a mirror flip
-
-
-def dihedral(images: torch.Tensor, k: int) -> torch.Tensor:
-    """The ``k``-th (0-7) of the 8 rotations and flips of square images (..., H, W)."""
-    rotated = torch.rot90(images, k % 4, dims=(-2, -1))
-    return rotated.flip(-1) if k >= 4 else rotated
-
-
-def random_dihedral(images: torch.Tensor) -> torch.Tensor:
-    """Each image of (B, C, H, W) under one of the 8 dihedral transforms drawn uniformly."""
-    choice = torch.randint(DIHEDRAL_ORDER, (len(images),), device=images.device)
-    out = images.clone()
-    for k in range(DIHEDRAL_ORDER):
-        chosen = choice == k
-        if chosen.any():
-            out[chosen] = dihedral(images[chosen], k)
-    return out
 
 
 def classification_metrics(num_classes: int) -> MetricCollection:
