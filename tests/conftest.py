@@ -7,11 +7,15 @@ from pathlib import Path
 import pytest
 import torch
 
+from helpers.training import fit_tiny
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
-TINY_CONF = REPO / "tests" / "conf" / "deconv.yaml"
+CONF = REPO / "tests" / "conf"
+TINY_CONF = CONF / "deconv.yaml"
+LAST = Path("checkpoints") / "last.ckpt"
 
 
 @pytest.fixture(autouse=True)
@@ -32,13 +36,13 @@ def fresh_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Run directory of `galvision fit` on the tiny deconvolution config (4 steps)."""
-    from galvision.cli import main
+    return fit_tiny(tmp_path_factory, TINY_CONF, "tiny-run")
 
-    root = tmp_path_factory.mktemp("tiny-run")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("GALVISION_CACHE", str(tmp_path_factory.getbasetemp() / "galvision-cache"))
-        main(["fit", "--config", str(TINY_CONF), "--trainer.default_root_dir", str(root)])
-    return root
+
+@pytest.fixture(scope="session")
+def tiny_mae(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """last.ckpt of `galvision fit` on the tiny MAE pretraining config (4 steps)."""
+    return fit_tiny(tmp_path_factory, CONF / "pretrain.yaml", "tiny-pretrain") / LAST
 
 
 @pytest.fixture

@@ -14,22 +14,10 @@ from galvision.errors import CheckpointError
 CONF = Path(__file__).parent / "conf"
 
 
-@pytest.fixture(scope="module")
-def pretrained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """last.ckpt of `galvision fit` on the tiny pretraining config (4 steps)."""
-    root = tmp_path_factory.mktemp("tiny-pretrain")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("GALVISION_CACHE", str(tmp_path_factory.getbasetemp() / "galvision-cache"))
-        main(
-            [
-                "fit",
-                "--config",
-                str(CONF / "pretrain.yaml"),
-                "--trainer.default_root_dir",
-                str(root),
-            ]
-        )
-    return root / "checkpoints" / "last.ckpt"
+@pytest.fixture
+def pretrained(tiny_mae: Path) -> Path:
+    """The tiny MAE checkpoint."""
+    return tiny_mae
 
 
 def backbone_state(ckpt: Path) -> dict[str, torch.Tensor]:

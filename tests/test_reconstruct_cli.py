@@ -13,7 +13,7 @@ from galvision.benchmark.reconstruction import (
     pretrained_reconstruction,
 )
 from galvision.cli import main
-from helpers.training import csv_rows, predict_folder, write_observed_fits
+from helpers.training import csv_rows, fit_tiny, predict_folder, write_observed_fits
 
 CONF = str(Path(__file__).parent / "conf" / "reconstruct.yaml")
 METHODS = [
@@ -26,11 +26,7 @@ METHODS = [
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("reconstruct-run")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("GALVISION_CACHE", str(tmp_path_factory.getbasetemp() / "galvision-cache"))
-        main(["fit", "--config", CONF, "--trainer.default_root_dir", str(root)])
-    return root
+    return fit_tiny(tmp_path_factory, Path(CONF), "reconstruct-run")
 
 
 def test_fit_writes_a_checkpoint_and_whole_image_metrics(run):
@@ -86,14 +82,10 @@ def test_the_mae_row_is_only_for_patch_masks():
     assert "its patches are 8 px" in mae_skip_reason(mae, "patches", 4)
 
 
-@pytest.fixture(scope="module")
-def mae(run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("pretrain-run")
-    conf = str(Path(__file__).parent / "conf" / "pretrain.yaml")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("GALVISION_CACHE", str(tmp_path_factory.getbasetemp() / "galvision-cache"))
-        main(["fit", "--config", conf, "--trainer.default_root_dir", str(root)])
-    return root / "checkpoints" / "last.ckpt"
+@pytest.fixture
+def mae(tiny_mae: Path) -> Path:
+    """The tiny MAE checkpoint."""
+    return tiny_mae
 
 
 @pytest.mark.parametrize("kind", ["patches", "trails"])

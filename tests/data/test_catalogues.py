@@ -14,7 +14,12 @@ from jsonargparse import ArgumentParser
 from PIL import Image
 
 from galvision.data.catalogue_datamodule import CatalogueDataModule
-from galvision.data.catalogues import EncodedImageHDF5Dataset, Galaxy10Dataset, fit_to_size
+from galvision.data.catalogues import (
+    EncodedImageHDF5Dataset,
+    Galaxy10Dataset,
+    MergedClassesDataset,
+    fit_to_size,
+)
 from galvision.data.csv_catalogues import FitsCatalogueDataset, ImageFolderCatalogueDataset
 from galvision.data.datamodules import GalaxyDataModule
 from galvision.data.intensity import to_flux
@@ -110,6 +115,22 @@ def test_encoded_hdf5_round_trip_class_names_and_corrupt_row(tmp_path: Path) -> 
         EncodedImageHDF5Dataset(grey, size=8)
     with pytest.raises(DataError, match=r"enc\.h5: no dataset 'pixels'"):
         EncodedImageHDF5Dataset(path, size=8, image_key="pixels")
+
+
+def test_merged_classes_rename_merge_and_drop(tmp_path: Path) -> None:
+    images = pixels(5, 8)
+    path = write_encoded(tmp_path / "enc.h5", [png_bytes(p) for p in images], [0, 1, 2, 1, 0])
+    base = EncodedImageHDF5Dataset(path, size=8, classes=["cw", "acw", "unsure"])
+    merged = MergedClassesDataset(base, {"cw": "spiral", "acw": "spiral", "unsure": None})
+    assert merged.class_names == ["spiral"] and len(merged) == 4
+    assert merged.names == ["enc-0", "enc-1", "enc-3", "enc-4"]
+    torch.testing.assert_close(merged[2][IMAGE], base[3][IMAGE])
+    renamed = MergedClassesDataset(base, {"acw": None})
+    assert renamed.class_names == ["cw", "unsure"] and renamed.labels.tolist() == [0, 1, 0]
+    with pytest.raises(ConfigError, match=r"data.merge: unknown class\(es\) \['spirl'\]"):
+        MergedClassesDataset(base, {"spirl": "spiral"})
+    with pytest.raises(DataError, match="drops every example"):
+        MergedClassesDataset(base, dict.fromkeys(["cw", "acw", "unsure"]))
 
 
 @pytest.mark.skipif(

@@ -4,6 +4,7 @@ import csv
 from pathlib import Path
 
 import numpy as np
+import pytest
 from astropy.io import fits
 
 from galvision.cli import main
@@ -59,3 +60,12 @@ def predict_folder(config: str, ckpt: Path, out: Path, folder: Path, *extra: str
             *extra,
         ]
     )
+
+
+def fit_tiny(tmp_path_factory: pytest.TempPathFactory, config: Path, name: str) -> Path:
+    """Run directory of `galvision fit` on a tiny test config, simulating into the test cache."""
+    root = tmp_path_factory.mktemp(name)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GALVISION_CACHE", str(tmp_path_factory.getbasetemp() / "galvision-cache"))
+        main(["fit", "--config", str(config), "--trainer.default_root_dir", str(root)])
+    return root

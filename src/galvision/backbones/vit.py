@@ -8,10 +8,11 @@ import timm
 import torch
 from torch import nn
 
-from galvision.errors import ConfigError, DataError
+from galvision.backbones.stamp_input import StampInput
+from galvision.errors import ConfigError
 
 
-class Backbone(nn.Module):
+class Backbone(StampInput, nn.Module):
     """A timm ViT built for galaxy stamps: ``in_chans`` bands at ``img_size`` with ``patch_size``.
 
     Args:
@@ -78,19 +79,6 @@ class Backbone(nn.Module):
     def block_indices(self, count: int) -> list[int]:
         """``count`` evenly spaced block indices ending with the last block (for dense heads)."""
         return [round(self.depth - 1 - i * self.depth / count) for i in range(count)][::-1]
-
-    def check_input(self, x: torch.Tensor) -> None:
-        """Raise a clear error when ``x`` does not fit the backbone's bands or image size."""
-        if x.ndim != 4 or x.shape[1] != self.in_chans:
-            raise DataError(
-                f"input of shape {tuple(x.shape)} has {x.shape[1] if x.ndim == 4 else '?'} "
-                f"band(s), but the backbone was built for in_chans={self.in_chans}"
-            )
-        if x.shape[-2:] != (self.img_size, self.img_size):
-            raise DataError(
-                f"input images are {x.shape[-2]}×{x.shape[-1]}, but the backbone was built "
-                f"for img_size={self.img_size}"
-            )
 
     def forward_tokens(self, x: torch.Tensor) -> torch.Tensor:
         """Normalised output tokens (B, prefix + patches, D)."""

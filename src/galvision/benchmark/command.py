@@ -13,6 +13,7 @@ BENCHMARKS = {
     "deconv": ("galvision.benchmark.deconvolution", "PSF deconvolution vs Wiener and RL"),
     "reconstruct": ("galvision.benchmark.reconstruction", "masked reconstruction vs biharmonic"),
     "foundation": ("galvision.benchmark.foundation", "deconvolution from scratch vs MAE"),
+    "classify": ("galvision.benchmark.classification", "morphology vs labels per class"),
 }
 
 

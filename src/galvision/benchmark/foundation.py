@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from lightning.pytorch import seed_everything
-
 from galvision.benchmark.report import write_report
-from galvision.cli import GalvisionCLI
+from galvision.benchmark.training import configure, fit_and_test
 from galvision.errors import CheckpointError
 
 COLUMNS = ("backbone", "training", "mse", "psnr", "ssim")
@@ -29,28 +27,6 @@ def variants(pretrained: Path) -> dict[str, tuple[str, str, list[str]]]:
     }
 
 
-def configure(config: Path, run_dir: Path, steps: int, seed: int, extra: list[str]) -> GalvisionCLI:
-    """Task, data and trainer of one fine-tuning, validated once at its last step."""
-    return GalvisionCLI(
-        args=[
-            "--config",
-            str(config),
-            "--seed_everything",
-            str(seed),
-            "--trainer.default_root_dir",
-            str(run_dir),
-            "--trainer.max_steps",
-            str(steps),
-            "--trainer.val_check_interval",
-            str(steps),
-            "--trainer.check_val_every_n_epoch",
-            "null",
-            *extra,
-        ],
-        run=False,
-    )
-
-
 def run_foundation_benchmark(
     pretrained: Path, config: Path, steps: int, output: Path, seed: int = 0
 ) -> str:
@@ -66,9 +42,7 @@ def run_foundation_benchmark(
     ]
     rows, test_size = [], 0
     for backbone, training, cli in runs:
-        seed_everything(seed, workers=True)  # the same batches and noise for every variant
-        cli.trainer.fit(cli.model, datamodule=cli.datamodule)
-        metrics = cli.trainer.test(cli.model, datamodule=cli.datamodule, verbose=False)[0]
+        metrics = fit_and_test(cli, seed)
         test_size = len(cli.datamodule.datasets["test"])
         rows.append(
             {

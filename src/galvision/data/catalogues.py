@@ -242,3 +242,34 @@ class EncodedImageHDF5Dataset(LabelledImageDataset):
                 for row, data in enumerate(encoded)
             ]
         )
+
+
+class MergedClassesDataset(LabelledImageDataset):
+    """Another reader's catalogue with classes renamed, merged or dropped.
+
+    ``merge`` maps old class names to new ones; several old names may share a new one (e.g.
+    Galaxy Zoo's ``spiral_cw`` and ``spiral_acw`` into ``spiral``) and ``null`` drops a class
+    (e.g. ``dont_know``). Classes not named keep their name. New classes are numbered in the
+    order they first appear among the old classes.
+    """
+
+    def __init__(self, dataset: LabelledImageDataset, merge: dict[str, str | None]) -> None:
+        unknown = sorted(set(merge) - set(dataset.class_names))
+        if unknown:
+            raise ConfigError(
+                f"data.merge: unknown class(es) {unknown}; the catalogue has "
+                f"{', '.join(dataset.class_names)}"
+            )
+        renamed = [merge.get(name, name) for name in dataset.class_names]
+        self.class_names = list(dict.fromkeys(name for name in renamed if name is not None))
+        new_label = np.array([-1 if n is None else self.class_names.index(n) for n in renamed])
+        self.dataset = dataset
+        self.rows = np.flatnonzero(new_label[dataset.labels] >= 0)
+        if not len(self.rows):
+            raise DataError("data.merge drops every example of the catalogue")
+        self.labels = new_label[dataset.labels[self.rows]]
+        self.names = [dataset.names[row] for row in self.rows]
+        self.bands, self.size = dataset.bands, dataset.size
+
+    def image(self, index: int) -> torch.Tensor:
+        return self.dataset.image(int(self.rows[index]))

@@ -144,7 +144,8 @@ class GalaxyTask(LightningModule, ABC):
         """Backbone groups (timm weight-decay split, optional layer decay) plus the rest."""
         groups: list[dict] = []
         if not self.hparams.freeze_backbone:
-            skip = self.backbone.model.no_weight_decay()
+            # timm ViTs list their position embeddings and tokens; CNNs have no such list.
+            skip = getattr(self.backbone.model, "no_weight_decay", set)()
             if self.hparams.layer_decay is not None:
                 groups = param_groups_layer_decay(
                     self.backbone.model,

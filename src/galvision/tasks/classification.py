@@ -19,7 +19,7 @@ from torchmetrics.classification import (
 )
 from torchmetrics.wrappers import ClasswiseWrapper
 
-from galvision.backbones import Backbone
+from galvision.backbones import Backbone, ConvBackbone
 from galvision.data import keys
 from galvision.data.degrade import (
     DIHEDRAL_ORDER,
@@ -54,7 +54,7 @@ class ClassificationTask(GalaxyTask):
     and the same group that ``tta`` averages over.
 
     Args:
-        backbone: the shared foundation ViT.
+        backbone: the shared foundation ViT, or a ``ConvBackbone`` CNN baseline.
         num_classes: number of classes; must match the datamodule's.
         observation: how clean simulated galaxies are degraded on the device; batches that
             already hold an observed ``image`` (real data) are used as they are.
@@ -73,7 +73,7 @@ class ClassificationTask(GalaxyTask):
 
     def __init__(
         self,
-        backbone: Backbone,
+        backbone: Backbone | ConvBackbone,
         num_classes: int,
         observation: Observation | None = None,
         dropout: float = 0.0,

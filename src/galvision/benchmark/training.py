@@ -1,0 +1,65 @@
+"""Training runs inside benchmarks: one config, a fixed budget, results kept for resuming."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from lightning.pytorch import seed_everything
+
+from galvision.cli import GalvisionCLI
+
+RESULT_FILE = "result.json"
+
+
+def configure(config: Path, run_dir: Path, steps: int, seed: int, extra: list[str]) -> GalvisionCLI:
+    """Task, data and trainer of one run of ``steps`` steps, validated once at its last step."""
+    return GalvisionCLI(args=run_arguments(config, run_dir, steps, seed, extra), run=False)
+
+
+def run_arguments(
+    config: Path, run_dir: Path, steps: int, seed: int, extra: list[str]
+) -> list[str]:
+    """Command-line arguments of one benchmark run."""
+    return [
+        "--config",
+        str(config),
+        "--seed_everything",
+        str(seed),
+        "--trainer.default_root_dir",
+        str(run_dir),
+        "--trainer.max_steps",
+        str(steps),
+        "--trainer.val_check_interval",
+        str(steps),
+        "--trainer.check_val_every_n_epoch",
+        "null",
+        *extra,
+    ]
+
+
+def fit_and_test(cli: GalvisionCLI, seed: int) -> dict[str, float]:
+    """Train the configured task from ``seed`` (the same batches for every variant); test it."""
+    seed_everything(seed, workers=True)
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    metrics = cli.trainer.test(cli.model, datamodule=cli.datamodule, verbose=False)[0]
+    return {name: float(value) for name, value in metrics.items()}
+
+
+def resumable_run(
+    config: Path, run_dir: Path, steps: int, seed: int, extra: list[str]
+) -> dict[str, float]:
+    """Test metrics of one run, trained now or read back from an earlier identical run.
+
+    A finished run leaves ``result.json`` (its arguments and metrics) beside its checkpoints,
+    so an interrupted benchmark starts again where it stopped.
+    """
+    arguments = run_arguments(config, run_dir, steps, seed, extra)
+    result = run_dir / RESULT_FILE
+    if result.is_file():
+        stored = json.loads(result.read_text())
+        if stored.get("arguments") == arguments:
+            return stored["metrics"]
+    metrics = fit_and_test(configure(config, run_dir, steps, seed, extra), seed)
+    result.write_text(json.dumps({"arguments": arguments, "metrics": metrics}, indent=1))
+    return metrics
