@@ -15,7 +15,6 @@ import pytest
 
 from galvision.data.simulate import (
     SurveyConfig,
-    cache,
     cached_survey,
     check_survey_file,
     galaxies,
@@ -74,7 +73,7 @@ def test_second_request_reuses_the_cache(monkeypatch: pytest.MonkeyPatch) -> Non
     def fail(*args: object, **kwargs: object) -> Path:
         raise AssertionError("simulated again")
 
-    monkeypatch.setattr(cache, "simulate_survey", fail)
+    monkeypatch.setattr(survey, "simulate_survey", fail)
     assert cached_survey(TINY, workers=1, progress=False) == first
 
 
@@ -128,7 +127,7 @@ def test_concurrent_requests_build_once(monkeypatch: pytest.MonkeyPatch) -> None
         time.sleep(0.2)
         return simulate_survey(*args, **kwargs)
 
-    monkeypatch.setattr(cache, "simulate_survey", slow_build)
+    monkeypatch.setattr(survey, "simulate_survey", slow_build)
     paths = []
     threads = [
         threading.Thread(target=lambda: paths.append(cached_survey(TINY, 1, False)))

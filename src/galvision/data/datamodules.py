@@ -16,6 +16,21 @@ from galvision.data.simulate import CLASS_NAMES, SurveyConfig, cached_survey
 from galvision.errors import ConfigError, DataError
 
 
+def ordered_split(total: int, val_size: int, test_size: int, what: str) -> dict[str, np.ndarray]:
+    """Training first, then validation, then test indices; ``what`` names the total in errors."""
+    if val_size < 1 or test_size < 1 or val_size + test_size >= total:
+        raise ConfigError(
+            f"data: val_size={val_size} + test_size={test_size} leave no training examples "
+            f"out of {what}={total}"
+        )
+    n_train = total - val_size - test_size
+    return {
+        "train": np.arange(n_train),
+        "val": np.arange(n_train, n_train + val_size),
+        "test": np.arange(total - test_size, total),
+    }
+
+
 class GalaxyDataModule(LightningDataModule):
     """Loaders over dict-sample datasets; subclasses build the datasets in ``setup``.
 
@@ -179,11 +194,7 @@ class SurveyDataModule(GalaxyDataModule):
             )
         self.labels_per_class = labels_per_class
         self.regression_parameters = list(regression_parameters or ())
-        if val_size < 1 or test_size < 1 or val_size + test_size >= self.survey.n_galaxies:
-            raise ConfigError(
-                f"data: val_size={val_size} + test_size={test_size} leave no training galaxies "
-                f"out of survey.n_galaxies={self.survey.n_galaxies}"
-            )
+        ordered_split(self.survey.n_galaxies, val_size, test_size, "survey.n_galaxies")
         self.val_size = val_size
         self.test_size = test_size
         self.simulation_workers = simulation_workers
@@ -223,13 +234,9 @@ class SurveyDataModule(GalaxyDataModule):
 
     def split_indices(self) -> dict[str, np.ndarray]:
         """The fixed split: training first, then validation, then test galaxies."""
-        n = self.survey.n_galaxies
-        n_train = n - self.val_size - self.test_size
-        return {
-            "train": np.arange(n_train),
-            "val": np.arange(n_train, n_train + self.val_size),
-            "test": np.arange(n - self.test_size, n),
-        }
+        return ordered_split(
+            self.survey.n_galaxies, self.val_size, self.test_size, "survey.n_galaxies"
+        )
 
     def setup(self, stage: str | None = None) -> None:
         path = cached_survey(self.survey, workers=self.simulation_workers)

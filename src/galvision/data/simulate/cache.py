@@ -1,24 +1,43 @@
-"""A per-config cache of simulated surveys that survives crashes and concurrent builders."""
+"""Per-config simulation files: rendered in parallel chunks, written atomically, locked, checked."""
 
 from __future__ import annotations
 
 import fcntl
 import json
 import logging
+import multiprocessing
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import h5py
+from tqdm.auto import tqdm
 
-from galvision.data.simulate.config import SurveyConfig
-from galvision.data.simulate.survey import simulate_survey
 from galvision.errors import DataError
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CACHE = "~/.cache/galvision"
+MAX_WORKERS = 8
+
+T = TypeVar("T")
+
+
+class SimulationConfig(Protocol):
+    """What a cached simulation's config offers: JSON, a digest, bands and pixel scale."""
+
+    bands: tuple[str, ...]
+    pixel_scale: float
+
+    def to_json(self) -> str: ...
+
+    def digest(self) -> str: ...
+
+
+C = TypeVar("C", bound=SimulationConfig)
 
 
 def cache_dir() -> Path:
@@ -28,56 +47,117 @@ def cache_dir() -> Path:
     return path
 
 
-def _expected_shapes(config: SurveyConfig) -> dict[str, tuple[int, ...]]:
-    """Shape of every dataset of a complete survey file."""
-    bands, stamp, psf = len(config.bands), config.stamp_size, config.psf_size
-    return {
-        "clean": (config.n_galaxies, bands, stamp, stamp),
-        "psf_ground": (config.n_psfs, bands, psf, psf),
-        "psf_ground_fwhm": (config.n_psfs,),
-        "psf_target": (bands, psf, psf),
-    } | ({"label": (config.n_galaxies,)} if config.catalogue == "morphology" else {})
+def default_workers() -> int:
+    """Usable CPUs, at most MAX_WORKERS."""
+    # Batch schedulers and containers restrict the usable CPUs below os.cpu_count().
+    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    return min(len(usable) if usable else os.cpu_count() or 1, MAX_WORKERS)
 
 
-def _check_open_file(file: h5py.File, config: SurveyConfig | None) -> SurveyConfig:
-    """Return the stored config, or a reason why the file is unusable as a ValueError."""
-    if not file.attrs.get("complete", False):
-        raise ValueError("incomplete: no 'complete' flag")
+def parallel_chunks(
+    render_chunk: Callable[[int, int], T],
+    n: int,
+    workers: int,
+    chunk: int,
+    desc: str,
+    progress: bool = True,
+) -> Iterator[tuple[int, T]]:
+    """Yield (start, render_chunk(start, stop)) over chunks of range(n) as they finish.
+
+    Args:
+        render_chunk: Picklable (a top-level function or a partial of one) for spawned workers.
+        n: Items to render.
+        workers: Processes; 0 means default_workers(), 1 renders in this process.
+        chunk: Items per task: large enough to amortise pickling, small enough to balance.
+        desc: Label of the progress bar.
+        progress: Show a progress bar.
+    """
+    bounds = [(start, min(start + chunk, n)) for start in range(0, n, chunk)]
+    workers = workers or default_workers()
+    with tqdm(total=n, desc=desc, disable=not progress) as bar:
+        if workers == 1 or len(bounds) == 1:
+            for start, stop in bounds:
+                result = render_chunk(start, stop)
+                bar.update(stop - start)
+                yield start, result
+            return
+        # Spawn, not fork: the caller may hold threads (torch, CUDA) that fork would not copy.
+        context = multiprocessing.get_context("spawn")
+        pool = ProcessPoolExecutor(min(workers, len(bounds)), mp_context=context)
+        try:
+            futures = {pool.submit(render_chunk, *b): b for b in bounds}
+            for future in as_completed(futures):
+                start, stop = futures[future]
+                result = future.result()
+                bar.update(stop - start)
+                yield start, result
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
+
+
+@contextmanager
+def atomic_h5(path: Path) -> Iterator[h5py.File]:
+    """Write an HDF5 file that appears at `path`, flagged complete, only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name}.partial-{os.getpid()}")
     try:
-        stored = SurveyConfig(**json.loads(file.attrs["config"]))
+        with h5py.File(partial, "w") as file:
+            yield file
+            file.attrs["complete"] = True
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def write_header(file: h5py.File, config: SimulationConfig) -> None:
+    """Store the config, its digest, the bands and the pixel scale as attributes of the file."""
+    file.attrs["config"] = config.to_json()
+    file.attrs["digest"] = config.digest()
+    file.attrs["bands"] = json.dumps(list(config.bands))
+    file.attrs["pixel_scale"] = config.pixel_scale
+
+
+def read_header(file: h5py.File, config_type: type[C], expected: C | None) -> C:
+    """The config stored in an open file; ValueError if unreadable or other than `expected`."""
+    try:
+        stored = config_type(**json.loads(file.attrs["config"]))
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"unreadable 'config' attribute ({error})") from None
-    expected = config or stored
-    if file.attrs.get("digest") != expected.digest() or stored.digest() != expected.digest():
-        raise ValueError(f"digest {file.attrs.get('digest')} != expected {expected.digest()}")
-    for name, shape in _expected_shapes(expected).items():
+    digest = (expected or stored).digest()
+    if file.attrs.get("digest") != digest or stored.digest() != digest:
+        raise ValueError(f"digest {file.attrs.get('digest')} != expected {digest}")
+    return stored
+
+
+def check_datasets(file: h5py.File, shapes: dict[str, tuple[int, ...]]) -> None:
+    """Raise ValueError naming the first dataset missing from the file or of another shape."""
+    for name, shape in shapes.items():
         if name not in file:
             raise ValueError(f"missing dataset '{name}'")
         if file[name].shape != shape:
             raise ValueError(f"dataset '{name}' has shape {file[name].shape}, expected {shape}")
-    if "params" not in file or not len(file["params"]):
-        raise ValueError("missing group 'params'")
-    for name, values in file["params"].items():
-        if values.shape != (expected.n_galaxies,):
-            raise ValueError(f"params/{name} has shape {values.shape}")
-    # Reading the last galaxy touches the end of the file, where truncation shows.
-    _ = file["clean"][-1]
-    return stored
 
 
-def check_survey_file(path: Path, config: SurveyConfig | None = None) -> SurveyConfig:
-    """Return the config stored in a complete survey file, or raise a one-line DataError.
+def check_h5(path: Path, check: Callable[[h5py.File], T], what: str) -> T:
+    """Return check(open file), turning its ValueError or a corrupt file into a one-line DataError.
 
     Args:
-        path: The HDF5 file written by simulate_survey.
-        config: If given, the file must have been simulated from exactly this config.
+        path: The HDF5 file.
+        check: Reads the open file and raises ValueError with the reason it is unusable.
+        what: Name of the kind of file in messages, e.g. "survey file".
     """
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"{path}: no such survey file")
+        raise DataError(f"{path}: no such {what}")
     try:
         with h5py.File(path, "r") as file:
-            return _check_open_file(file, config)
+            if not file.attrs.get("complete", False):
+                raise ValueError("incomplete: no 'complete' flag")
+            return check(file)
     except ValueError as error:
         raise DataError(f"{path}: {error}") from None
     except OSError as error:
@@ -89,7 +169,7 @@ def check_survey_file(path: Path, config: SurveyConfig | None = None) -> SurveyC
 
 @contextmanager
 def _locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on `<path>.lock` so only one process builds a survey."""
+    """Hold an exclusive lock on `<path>.lock` so only one process builds the file."""
     with open(path.with_name(f"{path.name}.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
@@ -98,27 +178,26 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _usable(path: Path, config: SurveyConfig) -> bool:
-    """Whether a complete survey for `config` is already at `path`."""
+def cached_file(path: Path, check: Callable[[Path], object], build: Callable[[Path], Path]) -> Path:
+    """`path` once `check(path)` passes, calling `build(path)` first unless it already does.
+
+    Args:
+        path: The cache file.
+        check: Raises DataError if the file at `path` is missing or unusable.
+        build: Writes the file at `path` atomically and returns `path`.
+    """
     try:
-        check_survey_file(path, config)
-    except DataError:
-        return False
-    return True
-
-
-def cached_survey(config: SurveyConfig, workers: int = 0, progress: bool = True) -> Path:
-    """Path of the survey file for `config`, simulated only if not already cached."""
-    path = cache_dir() / f"survey-{config.digest()}.h5"
-    if _usable(path, config):
+        check(path)
         return path
+    except DataError:
+        pass
     with _locked(path):
         # Another process may have built it while this one waited for the lock.
         if path.exists():
             try:
-                check_survey_file(path, config)
+                check(path)
                 return path
             except DataError as error:
-                log.warning("Discarding cached survey %s", error)
+                log.warning("Discarding cached file %s", error)
                 path.unlink()
-        return simulate_survey(config, path, workers=workers, progress=progress)
+        return build(path)

@@ -5,20 +5,48 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, fields
-from typing import Literal
+from typing import ClassVar, Literal
 
 from galvision.data.simulate.classes import CLASS_NAMES
 from galvision.errors import ConfigError
 
 KNOWN_BANDS = ("u", "g", "r", "i", "z", "y")
 CATALOGUES = ("bulge_disk", "morphology")
-# Fields added after the first release; left out of the JSON at their defaults so that the
-# cache keys of surveys simulated before they existed stay valid.
-LATER_FIELDS = ("catalogue", "class_weights")
 
 
-@dataclass(frozen=True)
-class SurveyConfig:
+class HashedConfig:
+    """Frozen dataclass settings compared, hashed and keyed (``digest``) by their JSON.
+
+    Subclasses are ``@dataclass(frozen=True, eq=False)`` so these methods stay in force:
+    their dict-valued fields would make the generated field-tuple hash fail.
+    """
+
+    # Fields added after the first release; left out of the JSON at their defaults so that
+    # the cache keys of files simulated before they existed stay valid.
+    later_fields: ClassVar[tuple[str, ...]] = ()
+
+    def to_json(self) -> str:
+        """All fields as a JSON object with sorted keys, later fields only when not default."""
+        values = asdict(self)  # type: ignore[call-overload]
+        defaults = {field.name: field.default for field in fields(self)}  # type: ignore[arg-type]
+        for name in self.later_fields:
+            if values[name] == defaults[name]:
+                del values[name]
+        return json.dumps(values, sort_keys=True)
+
+    def digest(self) -> str:
+        """Short sha256 of the fields, the cache key of the simulated file."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.to_json() == self.to_json()
+
+    def __hash__(self) -> int:
+        return hash(self.to_json())
+
+
+@dataclass(frozen=True, eq=False)
+class SurveyConfig(HashedConfig):
     """A seeded survey of noise-free galaxies and ground-based PSFs rendered with GalSim."""
 
     n_galaxies: int = 6000
@@ -36,6 +64,7 @@ class SurveyConfig:
     # Relative frequency of each morphology class by name; unnamed classes are not drawn.
     # None gives balanced classes: galaxy i has class i % 10.
     class_weights: dict[str, float] | None = None
+    later_fields: ClassVar[tuple[str, ...]] = ("catalogue", "class_weights")
 
     def __post_init__(self) -> None:
         # YAML and JSON give lists; tuples keep the config hashable and its digest stable.
@@ -50,22 +79,6 @@ class SurveyConfig:
             weights = {str(name): float(w) for name, w in dict(self.class_weights).items()}
             object.__setattr__(self, "class_weights", weights)
         self.validate()
-
-    def __hash__(self) -> int:
-        return hash(self.to_json())  # class_weights is a dict, so the field tuple is unhashable
-
-    def to_json(self) -> str:
-        """All fields as a JSON object with sorted keys, later fields only when not default."""
-        values = asdict(self)
-        defaults = {field.name: field.default for field in fields(self)}
-        for name in LATER_FIELDS:
-            if values[name] == defaults[name]:
-                del values[name]
-        return json.dumps(values, sort_keys=True)
-
-    def digest(self) -> str:
-        """Short sha256 of the fields, the cache key of the survey."""
-        return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
 
     def validate(self) -> None:
         """Raise ConfigError naming the first field with an impossible value."""

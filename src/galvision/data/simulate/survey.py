@@ -1,19 +1,24 @@
-"""Render a whole survey in parallel into one HDF5 file, written atomically."""
+"""Render a whole survey in parallel into one HDF5 file, written atomically and cached."""
 
 from __future__ import annotations
 
 import json
-import multiprocessing
-import os
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import closing
+from functools import partial
 from pathlib import Path
 
 import h5py
 import numpy as np
-from tqdm.auto import tqdm
 
+from galvision.data.simulate.cache import (
+    atomic_h5,
+    cache_dir,
+    cached_file,
+    check_datasets,
+    check_h5,
+    parallel_chunks,
+    read_header,
+    write_header,
+)
 from galvision.data.simulate.classes import CLASS_NAMES
 from galvision.data.simulate.config import SurveyConfig
 from galvision.data.simulate.galaxies import draw_galaxy, sample_galaxy_parameters
@@ -22,11 +27,10 @@ from galvision.data.simulate.morphology_render import draw_morphology
 from galvision.data.simulate.psf import draw_ground_psf, draw_target_psf, sample_psf_parameters
 
 CHUNK = 64  # galaxies per task: large enough to amortise pickling, small enough to balance
-MAX_WORKERS = 8
 GALAXY_STREAM, PSF_STREAM = 0, 1
 LABEL = "label"  # class index of a morphology galaxy, stored as integers beside the images
 
-Chunk = tuple[int, np.ndarray, dict[str, np.ndarray]]
+Chunk = tuple[np.ndarray, dict[str, np.ndarray]]
 
 
 def galaxy_rng(config: SurveyConfig, index: int) -> np.random.Generator:
@@ -37,13 +41,6 @@ def galaxy_rng(config: SurveyConfig, index: int) -> np.random.Generator:
 def psf_rng(config: SurveyConfig, index: int) -> np.random.Generator:
     """The generator of ground PSF `index`."""
     return np.random.default_rng([config.seed, PSF_STREAM, index])
-
-
-def _default_workers() -> int:
-    """Usable CPUs, at most MAX_WORKERS."""
-    # Batch schedulers and containers restrict the usable CPUs below os.cpu_count().
-    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
-    return min(len(usable) if usable else os.cpu_count() or 1, MAX_WORKERS)
 
 
 def simulate_galaxy(config: SurveyConfig, index: int) -> tuple[np.ndarray, dict[str, float]]:
@@ -61,33 +58,10 @@ def simulate_chunk(config: SurveyConfig, start: int, stop: int) -> Chunk:
     galaxies = [simulate_galaxy(config, index) for index in range(start, stop)]
     rows = [params for _, params in galaxies]
     columns = {name: np.array([row[name] for row in rows]) for name in rows[0]}
-    return start, np.stack([image for image, _ in galaxies]), columns
+    return np.stack([image for image, _ in galaxies]), columns
 
 
-def _chunks(config: SurveyConfig, workers: int) -> Iterator[Chunk]:
-    """Yield rendered chunks as they finish, in-process or from a spawned pool."""
-    bounds = [
-        (start, min(start + CHUNK, config.n_galaxies))
-        for start in range(0, config.n_galaxies, CHUNK)
-    ]
-    if workers == 1 or len(bounds) == 1:
-        for start, stop in bounds:
-            yield simulate_chunk(config, start, stop)
-        return
-    # Spawn, not fork: the caller may hold threads (torch, CUDA) that fork would not copy safely.
-    context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(min(workers, len(bounds)), mp_context=context)
-    try:
-        futures = [pool.submit(simulate_chunk, config, start, stop) for start, stop in bounds]
-        for future in as_completed(futures):
-            yield future.result()
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown()
-
-
-def _write_psfs(file: h5py.File, config: SurveyConfig) -> None:
+def write_psfs(file: h5py.File, config: SurveyConfig) -> None:
     """Render the ground PSFs and the target PSF into the open file."""
     params = [sample_psf_parameters(psf_rng(config, j), config) for j in range(config.n_psfs)]
     images = [
@@ -103,23 +77,21 @@ def _write_psfs(file: h5py.File, config: SurveyConfig) -> None:
 
 def _write_galaxies(file: h5py.File, config: SurveyConfig, workers: int, progress: bool) -> None:
     """Render every galaxy into `clean`, its parameters into `params/` and its class to `label`."""
+    n = config.n_galaxies
     shape = (len(config.bands), config.stamp_size, config.stamp_size)
-    clean = file.create_dataset(
-        "clean", shape=(config.n_galaxies, *shape), dtype="f4", chunks=(1, *shape)
-    )
+    clean = file.create_dataset("clean", shape=(n, *shape), dtype="f4", chunks=(1, *shape))
     group = file.create_group("params")
-    bar = tqdm(total=config.n_galaxies, desc="simulating galaxies", disable=not progress)
-    # closing() stops the pool at once if writing fails, rather than whenever it is collected.
-    with bar, closing(_chunks(config, workers)) as chunks:
-        for start, images, columns in chunks:
-            stop = start + len(images)
-            clean[start:stop] = images
-            for name, values in columns.items():
-                target, dtype = (file, "i8") if name == LABEL else (group, "f8")
-                if name not in target:
-                    target.create_dataset(name, shape=(config.n_galaxies,), dtype=dtype)
-                target[name][start:stop] = values
-            bar.update(len(images))
+    render = partial(simulate_chunk, config)
+    for start, (images, columns) in parallel_chunks(
+        render, n, workers, CHUNK, "simulating galaxies", progress
+    ):
+        stop = start + len(images)
+        clean[start:stop] = images
+        for name, values in columns.items():
+            target, dtype = (file, "i8") if name == LABEL else (group, "f8")
+            if name not in target:
+                target.create_dataset(name, shape=(n,), dtype=dtype)
+            target[name][start:stop] = values
 
 
 def simulate_survey(
@@ -133,23 +105,57 @@ def simulate_survey(
         workers: Processes to use; 0 means min(cpu count, 8), 1 renders in this process.
         progress: Show a progress bar.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    workers = workers or _default_workers()
-    partial = path.with_name(f"{path.name}.partial-{os.getpid()}")
-    try:
-        with h5py.File(partial, "w") as file:
-            file.attrs["config"] = config.to_json()
-            file.attrs["digest"] = config.digest()
-            file.attrs["bands"] = json.dumps(list(config.bands))
-            file.attrs["pixel_scale"] = config.pixel_scale
-            if config.catalogue == "morphology":
-                file.attrs["class_names"] = json.dumps(list(CLASS_NAMES))
-            _write_psfs(file, config)
-            _write_galaxies(file, config, workers, progress)
-            file.attrs["complete"] = True
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    return path
+    with atomic_h5(path) as file:
+        write_header(file, config)
+        if config.catalogue == "morphology":
+            file.attrs["class_names"] = json.dumps(list(CLASS_NAMES))
+        write_psfs(file, config)
+        _write_galaxies(file, config, workers, progress)
+    return Path(path)
+
+
+def psf_shapes(config: SurveyConfig) -> dict[str, tuple[int, ...]]:
+    """Shape of every PSF dataset written by write_psfs."""
+    bands, psf = len(config.bands), config.psf_size
+    return {
+        "psf_ground": (config.n_psfs, bands, psf, psf),
+        "psf_ground_fwhm": (config.n_psfs,),
+        "psf_target": (bands, psf, psf),
+    }
+
+
+def _check_open_file(file: h5py.File, config: SurveyConfig | None) -> SurveyConfig:
+    """Return the stored config, or a reason why the file is unusable as a ValueError."""
+    stored = read_header(file, SurveyConfig, config)
+    expected = config or stored
+    n = expected.n_galaxies
+    stamp = (len(expected.bands), expected.stamp_size, expected.stamp_size)
+    labels = {LABEL: (n,)} if expected.catalogue == "morphology" else {}
+    check_datasets(file, {"clean": (n, *stamp)} | psf_shapes(expected) | labels)
+    if "params" not in file or not len(file["params"]):
+        raise ValueError("missing group 'params'")
+    for name, values in file["params"].items():
+        if values.shape != (n,):
+            raise ValueError(f"params/{name} has shape {values.shape}")
+    # Reading the last galaxy touches the end of the file, where truncation shows.
+    _ = file["clean"][-1]
+    return stored
+
+
+def check_survey_file(path: Path, config: SurveyConfig | None = None) -> SurveyConfig:
+    """Return the config stored in a complete survey file, or raise a one-line DataError.
+
+    Args:
+        path: The HDF5 file written by simulate_survey.
+        config: If given, the file must have been simulated from exactly this config.
+    """
+    return check_h5(path, partial(_check_open_file, config=config), "survey file")
+
+
+def cached_survey(config: SurveyConfig, workers: int = 0, progress: bool = True) -> Path:
+    """Path of the survey file for `config`, simulated only if not already cached."""
+    return cached_file(
+        cache_dir() / f"survey-{config.digest()}.h5",
+        partial(check_survey_file, config=config),
+        lambda path: simulate_survey(config, path, workers=workers, progress=progress),
+    )
