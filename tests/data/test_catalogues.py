@@ -13,6 +13,7 @@ from astropy.io import fits
 from jsonargparse import ArgumentParser
 from PIL import Image
 
+from conftest import SHARED_DATA
 from galvision.data.catalogue_datamodule import CatalogueDataModule
 from galvision.data.catalogues import (
     EncodedImageHDF5Dataset,
@@ -26,7 +27,6 @@ from galvision.data.intensity import to_flux
 from galvision.data.keys import IMAGE, INDEX, LABEL, NAME
 from galvision.errors import ConfigError, DataError
 
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 CLASSES = ["smooth", "spiral", "merger"]
 
 

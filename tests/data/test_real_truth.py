@@ -11,11 +11,11 @@ import pytest
 from astropy.io import fits
 from PIL import Image
 
+from conftest import SHARED_DATA
 from galvision.data.intensity import magnitude_to_flux, to_flux
 from galvision.data.real_truth import load_truth
 from galvision.errors import ConfigError, DataError
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 COSMOS_FILE = SHARED_DATA / "cosmos_hst_ext100.h5"
 
 
