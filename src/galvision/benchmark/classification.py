@@ -11,7 +11,6 @@ fine-tuned on 10 / 50 / all real labels per class, beside a ResNet-18 trained on
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -23,7 +22,7 @@ from torchmetrics.functional.classification import (
 )
 
 from galvision.benchmark.report import write_report
-from galvision.benchmark.training import configure, resumable_run
+from galvision.benchmark.training import LAST, Method, configure, resumable_run
 from galvision.checkpoints import load_checkpoint_task
 from galvision.data import keys
 from galvision.data.simulate.classes import CLASS_NAMES
@@ -37,7 +36,6 @@ WEIGHTS = f"{BACKBONE}.init_args.weights"
 LABELS = "--data.init_args.labels_per_class"
 REAL_PATH = "--data.init_args.dataset.init_args.dataset.init_args.path"
 ALL = "all"
-LAST = Path("checkpoints") / "last.ckpt"
 # Each simulated class onto the Galaxy Zoo 1 class a volunteer would most likely give it.
 SIM_TO_GZ1 = {
     "smooth_round": "elliptical",
@@ -51,16 +49,6 @@ SIM_TO_GZ1 = {
     "merger": "merger",
     "ring": "spiral",  # ring galaxies are disks; GZ1 has no ring class
 }
-
-
-@dataclass(frozen=True)
-class Method:
-    """One compared model: its name, how it is trained, its command-line arguments."""
-
-    key: str
-    name: str
-    training: str
-    arguments: tuple[str, ...]
 
 
 def resnet_arguments(in_chans: int, img_size: int) -> tuple[str, ...]:

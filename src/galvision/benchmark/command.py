@@ -14,6 +14,7 @@ BENCHMARKS = {
     "reconstruct": ("galvision.benchmark.reconstruction", "masked reconstruction vs biharmonic"),
     "foundation": ("galvision.benchmark.foundation", "deconvolution from scratch vs MAE"),
     "classify": ("galvision.benchmark.classification", "morphology vs labels per class"),
+    "lens": ("galvision.benchmark.lens", "strong-lens detection vs Faster R-CNN"),
 }
 
 

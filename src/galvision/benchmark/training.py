@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from lightning.pytorch import seed_everything
@@ -10,17 +11,42 @@ from lightning.pytorch import seed_everything
 from galvision.cli import GalvisionCLI
 
 RESULT_FILE = "result.json"
+LAST = Path("checkpoints") / "last.ckpt"  # a run's final weights, beside its result
 
 
-def configure(config: Path, run_dir: Path, steps: int, seed: int, extra: list[str]) -> GalvisionCLI:
-    """Task, data and trainer of one run of ``steps`` steps, validated once at its last step."""
+@dataclass(frozen=True)
+class Method:
+    """One compared model: its name, how it is trained, its command-line arguments."""
+
+    key: str
+    name: str
+    training: str
+    arguments: tuple[str, ...]
+
+
+def configure(
+    config: Path, run_dir: Path, steps: int | None, seed: int, extra: list[str]
+) -> GalvisionCLI:
+    """Task, data and trainer of one run (see :func:`run_arguments`)."""
     return GalvisionCLI(args=run_arguments(config, run_dir, steps, seed, extra), run=False)
 
 
 def run_arguments(
-    config: Path, run_dir: Path, steps: int, seed: int, extra: list[str]
+    config: Path, run_dir: Path, steps: int | None, seed: int, extra: list[str]
 ) -> list[str]:
-    """Command-line arguments of one benchmark run."""
+    """Arguments of one run: ``steps`` steps validated once at the end, or the config's own."""
+    budget = (
+        []
+        if steps is None
+        else [
+            "--trainer.max_steps",
+            str(steps),
+            "--trainer.val_check_interval",
+            str(steps),
+            "--trainer.check_val_every_n_epoch",
+            "null",
+        ]
+    )
     return [
         "--config",
         str(config),
@@ -28,12 +54,7 @@ def run_arguments(
         str(seed),
         "--trainer.default_root_dir",
         str(run_dir),
-        "--trainer.max_steps",
-        str(steps),
-        "--trainer.val_check_interval",
-        str(steps),
-        "--trainer.check_val_every_n_epoch",
-        "null",
+        *budget,
         *extra,
     ]
 
@@ -47,7 +68,7 @@ def fit_and_test(cli: GalvisionCLI, seed: int) -> dict[str, float]:
 
 
 def resumable_run(
-    config: Path, run_dir: Path, steps: int, seed: int, extra: list[str]
+    config: Path, run_dir: Path, steps: int | None, seed: int, extra: list[str]
 ) -> dict[str, float]:
     """Test metrics of one run, trained now or read back from an earlier identical run.
 

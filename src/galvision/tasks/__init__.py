@@ -3,6 +3,7 @@
 from galvision.tasks.base import GalaxyTask
 from galvision.tasks.classification import ClassificationTask
 from galvision.tasks.deconvolution import DeconvolutionTask
+from galvision.tasks.lens_detection import LensDetectionTask
 from galvision.tasks.pretrain import MaskedAutoencoderTask
 from galvision.tasks.reconstruction import ReconstructionTask
 
@@ -10,6 +11,7 @@ __all__ = [
     "ClassificationTask",
     "DeconvolutionTask",
     "GalaxyTask",
+    "LensDetectionTask",
     "MaskedAutoencoderTask",
     "ReconstructionTask",
 ]

@@ -64,7 +64,7 @@ class GalaxyTask(LightningModule, ABC):
     # -- what a task implements -------------------------------------------------------------
     @abstractmethod
     def compute(self, batch: dict) -> dict[str, Any]:
-        """Forward pass on a prepared batch: a dict with ``loss`` and the task's outputs."""
+        """Forward pass on a prepared batch: a dict with ``loss`` (or None) and the outputs."""
 
     @abstractmethod
     def update_metrics(self, metrics: MetricCollection, outputs: dict, batch: dict) -> None:
@@ -84,16 +84,17 @@ class GalaxyTask(LightningModule, ABC):
     def shared_step(self, batch: dict, stage: str) -> dict[str, Any]:
         """Compute loss and outputs, update and log the stage's metrics."""
         outputs = self.compute(batch)
-        batch_size = next(iter(batch.values())).shape[0]
-        self.log(
-            f"{stage}/loss",
-            outputs["loss"],
-            prog_bar=True,
-            sync_dist=True,
-            on_step=stage == "train",
-            on_epoch=True,
-            batch_size=batch_size,
-        )
+        batch_size = next(len(v) for v in batch.values() if isinstance(v, torch.Tensor))
+        if outputs["loss"] is not None:  # models such as torchvision's give no evaluation loss
+            self.log(
+                f"{stage}/loss",
+                outputs["loss"],
+                prog_bar=True,
+                sync_dist=True,
+                on_step=stage == "train",
+                on_epoch=True,
+                batch_size=batch_size,
+            )
         key = f"{stage}_metrics"
         if key in self.metrics:
             metrics = self.metrics[key]

@@ -1,0 +1,48 @@
+"""The galvision command on the tiny lens config: fit, test and predict with the box writer."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from galvision.cli import main
+from helpers.training import csv_rows, fit_tiny
+from test_cli import logged
+
+CONF = str(Path(__file__).parent / "conf" / "lens.yaml")
+
+
+@pytest.fixture(scope="module")
+def lens_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return fit_tiny(tmp_path_factory, Path(CONF), "lens-run")
+
+
+def run(verb: str, root: Path, out: Path) -> None:
+    ckpt = root / "checkpoints" / "last.ckpt"
+    main([verb, "--config", CONF, "--trainer.default_root_dir", str(out), "--ckpt_path", str(ckpt)])
+
+
+def test_fit_logs_box_metrics_and_checkpoints(lens_run: Path) -> None:
+    assert (lens_run / "checkpoints" / "last.ckpt").is_file()
+    assert len(logged(lens_run, "train/loss_step")) == 4
+    for name in ("val/map_50", "val/map", "val/auroc", "val/recall@0.5", "val/precision@0.9"):
+        values = logged(lens_run, name)
+        assert values and all(np.isfinite(values)), name
+
+
+def test_test_reports_map_and_auroc(lens_run: Path, tmp_path: Path) -> None:
+    run("test", lens_run, tmp_path)
+    assert 0 <= logged(tmp_path, "test/map_50")[0] <= 1
+    assert 0 <= logged(tmp_path, "test/auroc")[0] <= 1
+
+
+def test_predict_writes_tables_and_pictures(lens_run: Path, tmp_path: Path) -> None:
+    run("predict", lens_run, tmp_path)
+    folder = tmp_path / "detections"
+    fields = json.loads((folder / "detections-rank0.json").read_text())
+    assert len(fields) == 4  # the predict split is the test split
+    rows = csv_rows(folder / "detections-rank0.csv")
+    assert sum(len(f["boxes"]) for f in fields) == len(rows)
+    assert all(float(r["score"]) >= 0.05 for r in rows)
+    assert len(list(folder.glob("*_detections.png"))) == 3
