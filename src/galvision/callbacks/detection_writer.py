@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import lightning as L
 import numpy as np
-from lightning.pytorch.callbacks import BasePredictionWriter
 from PIL import Image, ImageDraw
 
-from galvision.callbacks.restored_writer import PREVIEW_SIZE, _atomic, _numpy
+from galvision.callbacks.writing import (
+    PREVIEW_SIZE,
+    PredictionWriter,
+    as_numpy,
+    atomic_path,
+    prediction_field,
+)
 from galvision.data.keys import BOXES, IMAGE, INDEX, NAME
 from galvision.data.observed import unique_name
 from galvision.errors import ConfigError
@@ -53,7 +57,7 @@ def draw_boxes(
     return picture
 
 
-class DetectionWriter(BasePredictionWriter):
+class DetectionWriter(PredictionWriter):
     """Writes the boxes of every field to ``detections-rank<k>.{csv,json}`` and field PNGs.
 
     The CSV has one row per box (``name,x0,y0,x1,y1,score``, xyxy pixels); the JSON lists every
@@ -75,10 +79,6 @@ class DetectionWriter(BasePredictionWriter):
         thresholds: tuple[float, float] = (0.5, 0.9),
         write_interval: Literal["batch", "epoch"] = "batch",
     ) -> None:
-        if write_interval not in ("batch", "epoch"):
-            raise ConfigError(
-                f"DetectionWriter.write_interval must be 'batch' or 'epoch', got {write_interval!r}"
-            )
         if len(thresholds) != 2 or not 0 <= thresholds[0] <= thresholds[1]:
             raise ConfigError(f"DetectionWriter.thresholds={thresholds} must be two, low then high")
         super().__init__(write_interval)
@@ -104,57 +104,31 @@ class DetectionWriter(BasePredictionWriter):
         """Write the fields seen so far to ``detections-rank<rank>.{csv,json}``."""
         self.output_dir.mkdir(parents=True, exist_ok=True)
         stem = self.output_dir / f"detections-rank{rank}"
-        with _atomic(stem.with_suffix(".csv")) as tmp, tmp.open("w", newline="") as handle:
+        with atomic_path(stem.with_suffix(".csv")) as tmp, tmp.open("w", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(COLUMNS)
             for field in self._fields:
                 for box, score in zip(field["boxes"], field["scores"], strict=True):
                     writer.writerow([field["name"], *(f"{v:.2f}" for v in box), f"{score:.4f}"])
-        with _atomic(stem.with_suffix(".json")) as tmp:
+        with atomic_path(stem.with_suffix(".json")) as tmp:
             tmp.write_text(json.dumps(self._fields, indent=1))
 
-    def write_on_batch_end(
-        self,
-        trainer: L.Trainer,
-        pl_module: L.LightningModule,
-        prediction: dict[str, Any],
-        batch_indices: Sequence[int] | None,
-        batch: Any,
-        batch_idx: int,
-        dataloader_idx: int = 0,
-    ) -> None:
+    def write_batch(self, prediction: dict[str, Any], batch: Any, rank: int, index: int) -> None:
         """Keep the boxes of one batch and write its first PNGs."""
-        self._add(prediction, batch, trainer.global_rank, batch_idx)
 
-    def write_on_epoch_end(
-        self,
-        trainer: L.Trainer,
-        pl_module: L.LightningModule,
-        predictions: Sequence[Any],
-        batch_indices: Sequence[Any],
-    ) -> None:
-        """Keep the boxes of every batch of every dataloader and write the first PNGs."""
-        nested = bool(predictions) and isinstance(predictions[0], list)
-        for loader in predictions if nested else [predictions]:
-            for batch_idx, prediction in enumerate(loader):
-                self._add(prediction, None, trainer.global_rank, batch_idx)
-
-    def _add(self, prediction: dict[str, Any], batch: Any, rank: int, batch_idx: int) -> None:
         def field(key: str) -> Any:
-            if prediction.get(key) is not None:
-                return prediction[key]
-            return batch.get(key) if isinstance(batch, dict) else None
+            return prediction_field(prediction, batch, key)
 
-        boxes = [_numpy(b).reshape(-1, 4) for b in prediction["boxes"]]
-        scores = [_numpy(s).reshape(-1) for s in prediction["scores"]]
+        boxes = [as_numpy(b).reshape(-1, 4) for b in prediction["boxes"]]
+        scores = [as_numpy(s).reshape(-1) for s in prediction["scores"]]
         field_scores = prediction.get("field_score")
-        index = field(INDEX)
+        indices = field(INDEX)
         if field(NAME):
             raw = [str(name) for name in field(NAME)]
-        elif index is not None:
-            raw = [f"field{int(i)}" for i in index]
+        elif indices is not None:
+            raw = [f"field{int(i)}" for i in indices]
         else:
-            raw = [f"rank{rank}-batch{batch_idx}-{i}" for i in range(len(boxes))]
+            raw = [f"rank{rank}-batch{index}-{i}" for i in range(len(boxes))]
         names = [unique_name(name, self._taken) for name in raw]
         for i, name in enumerate(names):
             record = {
@@ -173,10 +147,10 @@ class DetectionWriter(BasePredictionWriter):
         for i, name in enumerate(names):
             if self._images >= self.max_images:
                 return
-            true_boxes = None if truth is None else _numpy(truth[i]).reshape(-1, 4)
+            true_boxes = None if truth is None else as_numpy(truth[i]).reshape(-1, 4)
             picture = draw_boxes(
-                _numpy(images[i]), boxes[i], scores[i], self.thresholds, true_boxes
+                as_numpy(images[i]), boxes[i], scores[i], self.thresholds, true_boxes
             )
-            with _atomic(self.output_dir / f"{name}_detections.png") as tmp:
+            with atomic_path(self.output_dir / f"{name}_detections.png") as tmp:
                 picture.save(tmp, format="PNG")
             self._images += 1

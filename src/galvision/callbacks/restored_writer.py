@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import h5py
 import lightning as L
 import numpy as np
-import torch
 from astropy.io import fits
-from lightning.pytorch.callbacks import BasePredictionWriter
 from PIL import Image
 
+from galvision.callbacks.writing import (
+    PREVIEW_SIZE,
+    PredictionWriter,
+    as_numpy,
+    atomic_path,
+    prediction_field,
+)
 from galvision.data.intensity import to_flux
 from galvision.data.keys import IMAGE, NAME, PSF_FWHM
 from galvision.data.observed import unique_name
@@ -23,24 +27,6 @@ from galvision.errors import ConfigError
 from galvision.plotting import display_rgb
 
 RESTORED = "restored"
-PREVIEW_SIZE = 256  # pixels per panel side, so 64-pixel stamps are not thumbnails
-
-
-@contextmanager
-def _atomic(path: Path) -> Iterator[Path]:
-    """A temporary path next to ``path`` that replaces it only once written completely."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _numpy(value: Any) -> np.ndarray:
-    if isinstance(value, torch.Tensor):
-        return value.detach().float().cpu().numpy()
-    return np.asarray(value, dtype=np.float32)
 
 
 def _write_fits(path: Path, flux: np.ndarray, psf_fwhm: float) -> None:
@@ -50,7 +36,7 @@ def _write_fits(path: Path, flux: np.ndarray, psf_fwhm: float) -> None:
     if np.isfinite(psf_fwhm):
         header["PSF_FWHM"] = (float(psf_fwhm), "[arcsec] FWHM of the input PSF")
     data = flux[0] if len(flux) == 1 else flux
-    with _atomic(path) as tmp:
+    with atomic_path(path) as tmp:
         fits.PrimaryHDU(data.astype(np.float32), header).writeto(tmp)
 
 
@@ -61,11 +47,11 @@ def _write_preview(path: Path, panels: Sequence[np.ndarray]) -> None:
     zoom = max(1, PREVIEW_SIZE // tiles[0].shape[0])
     picture = Image.fromarray(strip)
     picture = picture.resize((picture.width * zoom, picture.height * zoom), Image.NEAREST)
-    with _atomic(path) as tmp:
+    with atomic_path(path) as tmp:
         picture.save(tmp, format="PNG")
 
 
-class RestoredImageWriter(BasePredictionWriter):
+class RestoredImageWriter(PredictionWriter):
     """Writes restored images in nanomaggies, one FITS per image or one HDF5 per rank, and previews.
 
     Args:
@@ -84,15 +70,10 @@ class RestoredImageWriter(BasePredictionWriter):
         preview: bool = True,
         write_interval: Literal["batch", "epoch"] = "batch",
     ) -> None:
-        choices = {
-            "format": (format, ("fits", "hdf5")),
-            "write_interval": (write_interval, ("batch", "epoch")),
-        }
-        for option, (value, allowed) in choices.items():
-            if value not in allowed:
-                raise ConfigError(
-                    f"RestoredImageWriter.{option} must be one of {allowed}, got {value!r}"
-                )
+        if format not in ("fits", "hdf5"):
+            raise ConfigError(
+                f"RestoredImageWriter.format must be one of ('fits', 'hdf5'), got {format!r}"
+            )
         super().__init__(write_interval)
         self.output_dir = Path(output_dir)
         self.format = format
@@ -115,47 +96,21 @@ class RestoredImageWriter(BasePredictionWriter):
             final = self.hdf5_path(trainer.global_rank)
             os.replace(self._partial_path(final), final)
 
-    def write_on_batch_end(
-        self,
-        trainer: L.Trainer,
-        pl_module: L.LightningModule,
-        prediction: dict[str, Any],
-        batch_indices: Sequence[int] | None,
-        batch: Any,
-        batch_idx: int,
-        dataloader_idx: int = 0,
-    ) -> None:
-        """Write the restored images of one batch."""
-        self._write(prediction, batch, trainer.global_rank, batch_idx)
-
-    def write_on_epoch_end(
-        self,
-        trainer: L.Trainer,
-        pl_module: L.LightningModule,
-        predictions: Sequence[Any],
-        batch_indices: Sequence[Any],
-    ) -> None:
-        """Write the restored images of every batch of every dataloader."""
-        nested = bool(predictions) and isinstance(predictions[0], list)
-        for loader in predictions if nested else [predictions]:
-            for batch_idx, prediction in enumerate(loader):
-                self._write(prediction, None, trainer.global_rank, batch_idx)
-
     @staticmethod
     def _partial_path(final: Path) -> Path:
         return final.with_name(f".{final.name}.partial")
 
-    def _write(self, prediction: dict[str, Any], batch: Any, rank: int, batch_idx: int) -> None:
-        def field(key: str) -> Any:
-            if key in prediction:
-                return prediction[key]
-            return batch.get(key) if isinstance(batch, dict) else None
+    def write_batch(self, prediction: dict[str, Any], batch: Any, rank: int, index: int) -> None:
+        """Write the restored images of one batch (FITS or HDF5 rows) and their previews."""
 
-        restored = _numpy(prediction[RESTORED])
+        def field(key: str) -> Any:
+            return prediction_field(prediction, batch, key)
+
+        restored = as_numpy(prediction[RESTORED])
         flux = to_flux(restored).astype(np.float32)
         fwhm = field(PSF_FWHM)
-        fwhms = np.broadcast_to(_numpy(np.nan if fwhm is None else fwhm), len(flux))
-        raw = field(NAME) or [f"rank{rank}-batch{batch_idx}-{i}" for i in range(len(flux))]
+        fwhms = np.broadcast_to(as_numpy(np.nan if fwhm is None else fwhm), len(flux))
+        raw = field(NAME) or [f"rank{rank}-batch{index}-{i}" for i in range(len(flux))]
         names = [unique_name(str(name), self._taken) for name in raw]
         self.output_dir.mkdir(parents=True, exist_ok=True)
         if self.format == "fits":
@@ -165,7 +120,7 @@ class RestoredImageWriter(BasePredictionWriter):
             self._append_hdf5(self.hdf5_path(rank), flux, names, fwhms)
         if self.preview:
             inputs = field(IMAGE)
-            inputs = None if inputs is None else _numpy(inputs)
+            inputs = None if inputs is None else as_numpy(inputs)
             for i, name in enumerate(names):
                 panels = [restored[i]] if inputs is None else [inputs[i], restored[i]]
                 _write_preview(self.output_dir / f"{name}_preview.png", panels)
