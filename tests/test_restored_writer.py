@@ -1,5 +1,6 @@
 """The restored-image writer: FITS, HDF5 and previews from a fake predicted batch."""
 
+import re
 from pathlib import Path
 from unittest.mock import MagicMock
 
@@ -10,9 +11,10 @@ import torch
 from astropy.io import fits
 from PIL import Image
 
-from galvision.callbacks import RestoredImageWriter
+from galvision.callbacks import DetectionWriter, RestoredImageWriter
 from galvision.data.intensity import to_flux
 from galvision.data.keys import IMAGE, NAME, PSF_FWHM
+from galvision.errors import ConfigError
 
 B, C, SIZE = 2, 3, 8
 
@@ -90,3 +92,16 @@ def test_hdf5_appends_batches_into_one_file_per_rank(tmp_path: Path) -> None:
         expected = to_flux(torch.cat([first["restored"], second["restored"]])).numpy()
         np.testing.assert_allclose(file["restored"][()], expected, rtol=1e-5, atol=1e-7)
         np.testing.assert_allclose(file["psf_fwhm"][()], [1.2, 0.8, 1.2, 0.8])
+
+
+@pytest.mark.parametrize(
+    ("writer", "option"),
+    [
+        (lambda: RestoredImageWriter(format="tiff"), "RestoredImageWriter.format"),
+        (lambda: RestoredImageWriter(write_interval="never"), "RestoredImageWriter.write_interval"),
+        (lambda: DetectionWriter(write_interval="never"), "DetectionWriter.write_interval"),
+    ],
+)
+def test_unknown_writer_options_are_one_line(writer, option):
+    with pytest.raises(ConfigError, match=rf"^{re.escape(option)} must be"):
+        writer()
