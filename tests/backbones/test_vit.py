@@ -37,3 +37,14 @@ def test_wrong_image_size_is_reported(tiny_backbone_kwargs):
 def test_unknown_timm_model_is_a_config_error():
     with pytest.raises(ConfigError, match="not_a_model"):
         Backbone(name="not_a_model")
+
+
+def test_average_pooling_is_the_mean_patch_token(tiny_backbone_kwargs):
+    backbone = Backbone(pool="avg", **tiny_backbone_kwargs)
+    image = torch.rand(2, 3, 32, 32)
+    tokens = backbone.forward_tokens(image)
+    prefix = backbone.num_prefix_tokens
+    torch.testing.assert_close(backbone.forward_pooled(image), tokens[:, prefix:].mean(1))
+    class_token = Backbone(pool="token", **tiny_backbone_kwargs)
+    class_token.load_state_dict(backbone.state_dict())  # same weights, same keys
+    torch.testing.assert_close(class_token.forward_pooled(image), tokens[:, 0])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import timm
 import torch
@@ -24,6 +25,9 @@ class Backbone(StampInput, nn.Module):
         weights: optional weights to start from: a galvision/Lightning checkpoint path, a timm
             model name, or ``hf-hub:<repo>`` (see :func:`galvision.backbones.load_backbone`).
         drop_path_rate: stochastic depth rate.
+        pool: how :meth:`forward_pooled` pools the tokens: ``token`` (the class token) or
+            ``avg`` (the mean patch token, as MAE fine-tuning and probing do, since MAE never
+            trains the class token); None keeps the timm model's own pooling.
         model_kwargs: further keyword arguments for ``timm.create_model``.
     """
 
@@ -35,6 +39,7 @@ class Backbone(StampInput, nn.Module):
         patch_size: int = 8,
         weights: str | None = None,
         drop_path_rate: float = 0.0,
+        pool: Literal["token", "avg"] | None = None,
         model_kwargs: dict | None = None,
     ) -> None:
         super().__init__()
@@ -44,6 +49,8 @@ class Backbone(StampInput, nn.Module):
             )
         if in_chans < 1:
             raise ConfigError(f"backbone: in_chans={in_chans} must be at least 1")
+        # fc_norm off: the final norm stays where MAE checkpoints have it, before pooling.
+        pooling = {} if pool is None else {"global_pool": pool, "fc_norm": False}
         try:
             self.model = timm.create_model(
                 name,
@@ -53,6 +60,7 @@ class Backbone(StampInput, nn.Module):
                 img_size=img_size,
                 patch_size=patch_size,
                 drop_path_rate=drop_path_rate,
+                **pooling,
                 **(model_kwargs or {}),
             )
         except RuntimeError as error:

@@ -33,6 +33,7 @@ COLUMNS = ("method", "training", "labels_per_class", "accuracy", "f1_macro", "au
 REAL_COLUMNS = ("method", "training", "labels_per_class", "accuracy", "f1_macro", "auroc_spiral")
 BACKBONE = "--model.init_args.backbone"
 WEIGHTS = f"{BACKBONE}.init_args.weights"
+AVERAGE_POOL = (f"{BACKBONE}.init_args.pool", "avg")
 LABELS = "--data.init_args.labels_per_class"
 REAL_PATH = "--data.init_args.dataset.init_args.dataset.init_args.path"
 ALL = "all"
@@ -69,7 +70,8 @@ def simulated_methods(pretrained: Path | None, in_chans: int, img_size: int) -> 
         Method("vit", "galvision ViT", "from scratch", ()),
     ]
     if pretrained is not None:
-        weights = (WEIGHTS, str(pretrained))
+        # MAE never trains the class token: pool the patch tokens, as the MAE recipe does.
+        weights = (WEIGHTS, str(pretrained), *AVERAGE_POOL)
         methods += [
             Method(
                 "mae-probe",
