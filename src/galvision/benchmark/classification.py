@@ -82,6 +82,8 @@ def simulated_methods(pretrained: Path | None, in_chans: int, img_size: int) -> 
                     *weights,
                     "--model.init_args.freeze_backbone",
                     "true",
+                    "--model.init_args.feature_norm",
+                    "batch",
                     "--model.init_args.lr_scheduler.init_args.max_lr",
                     "3e-3",
                 ),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import matplotlib.pyplot as plt
 import torch
@@ -66,6 +66,8 @@ class ClassificationTask(GalaxyTask):
             ``regression_parameters`` (the order of the ``params`` columns).
         regression_weight: weight of the regression loss (MSE of targets standardised with
             the training set's mean and deviation, NaN entries ignored); 0 disables it.
+        feature_norm: normalisation of the pooled features before the linear layer: ``layer``
+            (per image) or ``batch`` (per feature over the batch, the MAE linear-probe recipe).
         **kwargs: optimizer, lr_scheduler, layer_decay, freeze_backbone (see GalaxyTask).
     """
 
@@ -82,6 +84,7 @@ class ClassificationTask(GalaxyTask):
         tta: bool = False,
         regression_parameters: list[str] | None = None,
         regression_weight: float = 0.0,
+        feature_norm: Literal["layer", "batch"] = "layer",
         **kwargs: Any,
     ) -> None:
         super().__init__(backbone, **kwargs)
@@ -94,7 +97,9 @@ class ClassificationTask(GalaxyTask):
             )
         self.parameter_names = names
         self.observation = observation or Observation()
-        self.head = ClassifierHead(backbone.embed_dim, num_classes, dropout, len(names))
+        self.head = ClassifierHead(
+            backbone.embed_dim, num_classes, dropout, len(names), norm=feature_norm
+        )
         if names:  # targets are standardised by training-set statistics kept in the checkpoint
             self.register_buffer("parameter_mean", torch.zeros(len(names)))
             self.register_buffer("parameter_std", torch.ones(len(names)))
