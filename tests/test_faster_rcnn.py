@@ -6,6 +6,7 @@ import h5py
 import numpy as np
 import pytest
 import torch
+from torchmetrics.detection import MeanAveragePrecision
 
 from galvision.baselines.faster_rcnn import TORCHVISION_LOSSES, FasterRCNNTask
 from galvision.cli import main
@@ -40,6 +41,7 @@ def test_evaluation_gives_boxes_and_field_scores_but_no_loss(task):
     assert ((outputs["field_score"] >= 0) & (outputs["field_score"] <= 1)).all()
     for found in task.decode(outputs):
         assert found["boxes"].shape[-1] == 4 and len(found["boxes"]) <= 5
+        assert (found["labels"] == 0).all()  # the lens class of the truth, not torchvision's 1
 
 
 def test_unknown_architecture_is_one_line():
@@ -78,3 +80,13 @@ def test_lens_benchmark_compares_three_detectors_and_scores_real_fields(tiny_mae
     assert all(0 <= float(r["score"]) <= 1 for r in scores)
     assert (out / "lens_real.png").stat().st_size > 5_000
     assert "Real HST lenses" in (out / "lens.md").read_text()
+
+
+def test_torchvision_lens_class_is_scored_as_the_truth_class(task):
+    box = torch.tensor([[4.0, 4.0, 14.0, 14.0]])
+    found = {"boxes": box, "scores": torch.tensor([0.95]), "labels": torch.tensor([1])}
+    decoded = task.decode({"detections": [found]})
+    assert decoded[0]["labels"].tolist() == [0]
+    metric = MeanAveragePrecision(box_format="xyxy", iou_type="bbox")
+    metric.update(decoded, [{"boxes": box, "labels": torch.tensor([0])}])
+    assert float(metric.compute()["map_50"]) == pytest.approx(1.0)

@@ -145,7 +145,9 @@ class FasterRCNNTask(LensDetectionTask):
         return {"detections": self.backbone(image)}
 
     def decode(self, outputs: dict[str, Any]) -> list[dict[str, torch.Tensor]]:
-        return outputs["detections"]
+        """Boxes, scores and labels per field, lens as class 0 like the truth it is scored on."""
+        # torchvision reserves class 0 for the background, so its lenses are class 1.
+        return [found | {"labels": found["labels"] - 1} for found in outputs["detections"]]
 
     def field_scores(self, outputs: dict[str, Any]) -> torch.Tensor:
         """Each field's best box score, 0 where no box was found."""
