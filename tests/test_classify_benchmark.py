@@ -123,6 +123,12 @@ def test_benchmark_writes_both_tables_and_the_learning_curve(tiny_mae, tmp_path,
     assert stamps == {p: p.stat().st_mtime for p in out.glob("classify/*/result.json")}
 
 
+def test_unknown_method_keys_are_one_line():
+    with pytest.raises(SystemExit, match=r"--methods: \['mae-probe'\] not among"):
+        main(["benchmark", "classify", "--config", str(CONF / "classify.yaml"),
+              "--methods", "vit", "mae-probe"])  # fmt: skip
+
+
 def test_real_table_needs_the_all_label_runs(tmp_path):
     with pytest.raises(SystemExit, match="needs the 'all' label setting"):
         main(["benchmark", "classify", "--labels", "10", "--real", str(tmp_path / "x.h5")])

@@ -275,6 +275,16 @@ def run_classification_benchmark(args: argparse.Namespace) -> str:
     probe = configure(args.config, runs / "probe", 1, args.seed, [])
     backbone = probe.model.backbone
     methods = simulated_methods(pretrained, backbone.in_chans, backbone.img_size)
+    if args.methods:
+        unknown = sorted(set(args.methods) - {m.key for m in methods})
+        if unknown:
+            raise ConfigError(
+                f"--methods: {unknown} not among {[m.key for m in methods]} (MAE rows need "
+                "--pretrained)"
+            )
+        methods = [m for m in methods if m.key in args.methods]
+    if args.real is not None and not {"resnet18", "vit"} <= {m.key for m in methods}:
+        raise ConfigError("--real needs the resnet18 and vit rows, whose models it transfers")
     rows, sim_runs = simulated_table(args.config, methods, counts, args.steps, runs, args.seed)
     probe.datamodule.setup("fit")
     full = len(probe.datamodule.datasets["train"]) // len(CLASS_NAMES)
@@ -332,6 +342,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         "--config", type=Path, default=Path("tasks/classify.yaml"), help="simulated task"
     )
     parser.add_argument("--pretrained", type=Path, help="MAE checkpoint for rows (c) and (d)")
+    parser.add_argument(
+        "--methods", nargs="+", help="keys of the rows to run (resnet18 vit mae-probe mae-finetune)"
+    )
     parser.add_argument("--labels", nargs="+", default=["10", "100", ALL], help="per class")
     parser.add_argument("--steps", type=int, default=300, help="training steps of every run")
     parser.add_argument("--real", type=Path, help="GZ1-layout HDF5 for the real-galaxy table")
