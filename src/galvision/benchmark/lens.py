@@ -18,6 +18,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from torchmetrics.functional.classification import binary_auroc
 
 from galvision.benchmark.report import write_report
 from galvision.benchmark.training import LAST, Method, configure, resumable_run
@@ -135,6 +136,7 @@ def real_gallery(args: argparse.Namespace, task: LensDetectionTask, datamodule) 
     psf = test.psf_bank[int((test.psf_fwhm - REFERENCE_FWHM).abs().argmin())][None]
     size, bands = datamodule.image_size, datamodule.fields.bands
     sets = [("lens", args.real_lenses), ("non-lens", args.non_lenses)]
+    plural = {"lens": "lenses", "non-lens": "non-lenses"}
     lines, table = [], []
     images, detections, scores, names = [], [], [], []
     for kind, path in sets:
@@ -147,7 +149,7 @@ def real_gallery(args: argparse.Namespace, task: LensDetectionTask, datamodule) 
             for n, s in zip(found_names, score, strict=True)
         ]
         lines.append(
-            f"{kind}s ({path.name}, {len(score)}): median field score {score.median():.2f}, "
+            f"{plural[kind]} ({path.name}, {len(score)}): median field score {score.median():.2f}, "
             f"{int((score >= 0.5).sum())} at ≥ 0.5, {int((score >= 0.9).sum())} at ≥ 0.9"
         )
         keep = slice(None) if kind == "lens" else slice(0, GALLERY_COLUMNS * 2)
@@ -155,6 +157,10 @@ def real_gallery(args: argparse.Namespace, task: LensDetectionTask, datamodule) 
         detections += found[keep]
         scores.append(score[keep])
         names += found_names[keep]
+    if len({row["kind"] for row in table}) == 2:
+        labels = torch.tensor([row["kind"] == "lens" for row in table]).long()
+        auroc = binary_auroc(torch.tensor([row["score"] for row in table]), labels)
+        lines.append(f"lens / non-lens AUROC of the field scores: {float(auroc):.3f}")
     stem = args.output / "lens_real"
     save_gallery(torch.cat(images), detections, torch.cat(scores), names, stem.with_suffix(".png"))
     with stem.with_suffix(".csv").open("w", newline="") as handle:

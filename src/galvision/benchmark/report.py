@@ -12,8 +12,14 @@ ARROWS = {
     "ssim": "SSIM ↑",
     "accuracy": "accuracy ↑",
     "auroc": "AUROC ↑",
+    "f1_macro": "macro-F1 ↑",
+    "auroc_spiral": "AUROC spiral vs elliptical ↑",
+    "labels_per_class": "labels / class",
+    "map_50": "mAP@0.5 ↑",
+    "map": "mAP@0.5:0.95 ↑",
 }
 FORMATS = {"mse": "{:.2e}", "psnr": "{:.2f}", "ssim": "{:.4f}"}
+DEFAULT_FORMAT = "{:.3f}"
 
 
 def markdown_table(rows: Sequence[dict], columns: Sequence[str]) -> str:
@@ -49,5 +55,5 @@ def with_suffix(stem: Path, suffix: str) -> Path:
 
 def _format(column: str, value: object) -> str:
     if isinstance(value, float):
-        return FORMATS.get(column, "{:.4g}").format(value)
+        return FORMATS.get(column, DEFAULT_FORMAT).format(value)
     return str(value)
