@@ -215,3 +215,15 @@ def test_detection_writer_writes_tables_and_capped_pictures(tmp_path: Path):
     assert tuple(picture[0, 3 * zoom]) == (255, 170, 0)  # top edge of the 0.6 box
     assert tuple(picture[16 * zoom, 22 * zoom]) == (0, 200, 255)  # top edge of a true box
     assert not list(tmp_path.glob(".*"))
+
+
+@pytest.mark.parametrize(
+    ("box", "message"),
+    [([20.0, 4.0, 40.0, 14.0], "leaves the 32x32 image"), ([8.0, 8.0, 8.0, 14.0], "non-positive")],
+)
+def test_boxes_outside_the_field_or_empty_are_one_line(tiny_backbone_kwargs, box, message):
+    task = make_task(tiny_backbone_kwargs)
+    batch = blob_batch([torch.tensor([box]), torch.zeros(0, 4)])
+    batch[keys.NAME] = ["userA", "userB"]
+    with pytest.raises(DataError, match=rf"field userA of the batch: box 0 .*{message}"):
+        task.prepare_batch(batch, "val")

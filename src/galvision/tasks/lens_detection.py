@@ -13,6 +13,7 @@ from torchmetrics.detection import MeanAveragePrecision
 from galvision.backbones import Backbone
 from galvision.data import keys
 from galvision.data.degrade import DIHEDRAL_ORDER, Observation, dihedral, observe_batch
+from galvision.data.lens_datamodule import check_boxes
 from galvision.errors import ConfigError, DataError
 from galvision.heads import CenterNetHead
 from galvision.heads.boxes import count_matches, decode, dihedral_boxes, encode_targets
@@ -159,6 +160,10 @@ class LensDetectionTask(GalaxyTask):
         batch = observe_batch(self.observation, batch, stage)
         if keys.IMAGE not in batch:
             raise KeyError(f"LensDetectionTask: the batch needs {keys.IMAGE!r} or {keys.CLEAN!r}")
+        if keys.BOXES in batch:
+            size, names = batch[keys.IMAGE].shape[-1], batch.get(keys.NAME)
+            for i, boxes in enumerate(batch[keys.BOXES]):
+                check_boxes(boxes, size, f"field {names[i] if names else i} of the batch")
         if stage == "train" and self.hparams.augment:
             image, boxes = random_dihedral_boxes(batch[keys.IMAGE], truth_boxes(batch))
             batch = {**batch, keys.IMAGE: image, keys.BOXES: boxes}
