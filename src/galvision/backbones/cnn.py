@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import timm
 import torch
 from torch import nn
 
-from galvision.backbones.stamp_input import StampInput
-from galvision.errors import ConfigError
+from galvision.backbones.stamp_input import StampInput, create_timm_model
 
 
 class ConvBackbone(StampInput, nn.Module):
@@ -34,19 +32,9 @@ class ConvBackbone(StampInput, nn.Module):
         model_kwargs: dict | None = None,
     ) -> None:
         super().__init__()
-        if in_chans < 1:
-            raise ConfigError(f"backbone: in_chans={in_chans} must be at least 1")
-        try:
-            self.model = timm.create_model(
-                name,
-                pretrained=False,
-                num_classes=0,
-                in_chans=in_chans,
-                drop_path_rate=drop_path_rate,
-                **(model_kwargs or {}),
-            )
-        except (RuntimeError, TypeError) as error:
-            raise ConfigError(f"backbone: timm cannot build {name!r}: {error}") from error
+        self.model = create_timm_model(
+            name, in_chans, drop_path_rate=drop_path_rate, **(model_kwargs or {})
+        )
         self.name = name
         self.in_chans = in_chans
         self.img_size = img_size

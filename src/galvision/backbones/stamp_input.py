@@ -1,10 +1,24 @@
-"""The input check every backbone shares: square stamps with a fixed band count and size."""
+"""What every backbone shares: a timm model without pretrained weights, and its input check."""
 
 from __future__ import annotations
 
-import torch
+from typing import Any
 
-from galvision.errors import DataError
+import timm
+import torch
+from torch import nn
+
+from galvision.errors import ConfigError, DataError
+
+
+def create_timm_model(name: str, in_chans: int, **kwargs: Any) -> nn.Module:
+    """timm model ``name`` for ``in_chans`` bands without classifier or pretrained weights."""
+    if in_chans < 1:
+        raise ConfigError(f"backbone: in_chans={in_chans} must be at least 1")
+    try:
+        return timm.create_model(name, pretrained=False, num_classes=0, in_chans=in_chans, **kwargs)
+    except (RuntimeError, TypeError) as error:
+        raise ConfigError(f"backbone: timm cannot build {name!r}: {error}") from error
 
 
 class StampInput:

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-import timm
 import torch
 from torch import nn
 
-from galvision.backbones.stamp_input import StampInput
+from galvision.backbones.stamp_input import StampInput, create_timm_model
 from galvision.errors import ConfigError
 
 
@@ -47,24 +46,17 @@ class Backbone(StampInput, nn.Module):
             raise ConfigError(
                 f"backbone: img_size={img_size} is not divisible by patch_size={patch_size}"
             )
-        if in_chans < 1:
-            raise ConfigError(f"backbone: in_chans={in_chans} must be at least 1")
         # fc_norm off: the final norm stays where MAE checkpoints have it, before pooling.
         pooling = {} if pool is None else {"global_pool": pool, "fc_norm": False}
-        try:
-            self.model = timm.create_model(
-                name,
-                pretrained=False,
-                num_classes=0,
-                in_chans=in_chans,
-                img_size=img_size,
-                patch_size=patch_size,
-                drop_path_rate=drop_path_rate,
-                **pooling,
-                **(model_kwargs or {}),
-            )
-        except RuntimeError as error:
-            raise ConfigError(f"backbone: timm cannot build {name!r}: {error}") from error
+        self.model = create_timm_model(
+            name,
+            in_chans,
+            img_size=img_size,
+            patch_size=patch_size,
+            drop_path_rate=drop_path_rate,
+            **pooling,
+            **(model_kwargs or {}),
+        )
         if not hasattr(self.model, "forward_intermediates"):
             raise ConfigError(f"backbone: {name!r} is not a timm Vision Transformer")
         self.name = name
