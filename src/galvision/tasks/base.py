@@ -15,6 +15,7 @@ from torchmetrics import MetricCollection
 
 from galvision.backbones import Backbone
 from galvision.errors import ConfigError
+from galvision.optim import scales_groups_alike
 
 STAGES = ("train", "val", "test")
 
@@ -172,7 +173,14 @@ class GalaxyTask(LightningModule, ABC):
             group["lr"] = group["lr"] * group.pop("lr_scale", 1.0)
         if self.scheduler_factory is None:
             return optimizer
+        rates = [group["lr"] for group in optimizer.param_groups]
         scheduler = self.scheduler_factory(optimizer)
+        after = [group["lr"] for group in optimizer.param_groups]
+        if self.hparams.layer_decay is not None and not scales_groups_alike(rates, after):
+            raise ConfigError(
+                f"model.lr_scheduler: {type(scheduler).__name__} gives every parameter group one "
+                "learning rate, undoing model.layer_decay; use galvision.optim.WarmupCosineLR"
+            )
         return {
             "optimizer": optimizer,
             "lr_scheduler": {"scheduler": scheduler, "interval": "step"},

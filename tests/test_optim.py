@@ -1,0 +1,86 @@
+"""WarmupCosineLR: its shape, and layer decay surviving every step of it."""
+
+import itertools
+
+import pytest
+import torch
+
+from galvision.backbones import Backbone
+from galvision.errors import ConfigError
+from galvision.optim import WarmupCosineLR
+from galvision.tasks import ClassificationTask
+
+PEAK = 1e-3
+
+
+def adamw(params) -> torch.optim.Optimizer:
+    return torch.optim.AdamW(params, lr=PEAK)
+
+
+def make_task(tiny_backbone_kwargs, scheduler) -> ClassificationTask:
+    return ClassificationTask(
+        Backbone(**tiny_backbone_kwargs),
+        num_classes=3,
+        optimizer=adamw,
+        lr_scheduler=scheduler,
+        layer_decay=0.75,
+    )
+
+
+def one_group(lr: float = PEAK) -> torch.optim.Optimizer:
+    return torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=lr)
+
+
+def rates_over_steps(scheduler: WarmupCosineLR, steps: int) -> list[float]:
+    rates = []
+    for _ in range(steps):
+        rates.append(scheduler.get_last_lr()[0])
+        scheduler.optimizer.step()
+        scheduler.step()
+    return rates
+
+
+def test_warmup_then_cosine_to_the_final_fraction():
+    scheduler = WarmupCosineLR(one_group(), total_steps=10, warmup_fraction=0.2, final_fraction=0.1)
+    rates = rates_over_steps(scheduler, 13)
+    expected = {0: 1 / 3, 1: 2 / 3, 2: 1.0, 6: 0.55, 10: 0.1, 12: 0.1}
+    for step, factor in expected.items():
+        assert rates[step] == pytest.approx(factor * PEAK), step
+    assert all(a > b for a, b in itertools.pairwise(rates[2:11]))
+
+
+def test_layer_decay_ratios_hold_at_every_step(tiny_backbone_kwargs):
+    task = make_task(tiny_backbone_kwargs, lambda o: WarmupCosineLR(o, total_steps=12))
+    scales = [group.get("lr_scale", 1.0) for group in task.parameter_groups()]
+    # Two blocks under 0.75 decay: embeddings, first block, then the last block and the head.
+    assert sorted(set(scales)) == pytest.approx([0.75**2, 0.75, 1.0])
+    scheduler = task.configure_optimizers()["lr_scheduler"]["scheduler"]
+    for step in range(12):
+        factor = scheduler.factor(step)
+        rates = [group["lr"] for group in scheduler.optimizer.param_groups]
+        assert rates == pytest.approx([PEAK * factor * scale for scale in scales]), step
+        scheduler.optimizer.step()
+        scheduler.step()
+    assert 0 < factor < 0.05  # the run ended deep in the cosine tail, not at the peak
+
+
+def test_one_cycle_with_layer_decay_is_refused(tiny_backbone_kwargs):
+    task = make_task(
+        tiny_backbone_kwargs,
+        lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=PEAK, total_steps=10),
+    )
+    with pytest.raises(ConfigError, match=r"^model\.lr_scheduler: OneCycleLR .*layer_decay.*"):
+        task.configure_optimizers()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "option"),
+    [
+        ({"total_steps": 0}, "total_steps=0"),
+        ({"total_steps": 10, "warmup_fraction": 1.0}, "warmup_fraction=1.0"),
+        ({"total_steps": 10, "final_fraction": -0.1}, "final_fraction=-0.1"),
+    ],
+)
+def test_bad_schedule_values_are_one_line(kwargs, option):
+    with pytest.raises(ConfigError, match=rf"^WarmupCosineLR\.{option} must be"):
+        WarmupCosineLR(one_group(), **kwargs)
