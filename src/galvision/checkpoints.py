@@ -42,15 +42,7 @@ def checkpoint_class(ckpt: Path, section: str, base: type[T]) -> type[T]:
 def load_checkpoint_task(ckpt: Path, base: type[T]) -> T:
     """The LightningModule of a checkpoint, with its weights, in eval mode on the CPU."""
     cls = checkpoint_class(ckpt, "model", base)
-    overrides = {}
-    backbone = _hyperparameters(ckpt, "model").get("backbone")
-    if isinstance(backbone, dict) and backbone.get("init_args", {}).get("weights"):
-        # The checkpoint holds the trained weights: do not reread the file training started from.
-        overrides["backbone"] = {
-            **backbone,
-            "init_args": {**backbone["init_args"], "weights": None},
-        }
-    return cls.load_from_checkpoint(ckpt, map_location="cpu", **overrides).eval()
+    return cls.load_from_checkpoint(ckpt, map_location="cpu").eval()
 
 
 def load_checkpoint_data(ckpt: Path, base: type[T]) -> T:

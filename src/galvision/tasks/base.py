@@ -55,12 +55,24 @@ class GalaxyTask(LightningModule, ABC):
         # whole, so a checkpoint rebuilds its own model; from Python, modules are not hparams.
         from_cli = _given_hyperparameters.get() is not None
         self.save_hyperparameters(ignore=None if from_cli else list(self.module_arguments))
+        self._record_backbone_weights_inside()
         self.backbone = backbone
         self.optimizer_factory = optimizer
         self.scheduler_factory = lr_scheduler
         self.metrics = nn.ModuleDict()
         if freeze_backbone:
             self.backbone.requires_grad_(False)
+
+    def _record_backbone_weights_inside(self) -> None:
+        """Have the checkpointed backbone config build the architecture without reading weights."""
+        backbone = self.hparams.get("backbone")
+        if isinstance(backbone, dict) and backbone.get("init_args", {}).get("weights"):
+            # The starting weights are now part of this module's state, so a checkpoint must not
+            # depend on their file; hparams_initial (logged as hparams.yaml) still names it.
+            self.hparams["backbone"] = {
+                **backbone,
+                "init_args": {**backbone["init_args"], "weights": None},
+            }
 
     # -- what a task implements -------------------------------------------------------------
     @abstractmethod
