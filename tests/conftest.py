@@ -13,8 +13,6 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
-CONF = REPO / "tests" / "conf"
-TINY_CONF = CONF / "deconv.yaml"
 LAST = Path("checkpoints") / "last.ckpt"
 
 
@@ -36,13 +34,13 @@ def fresh_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Run directory of `galvision fit` on the tiny deconvolution config (4 steps)."""
-    return fit_tiny(tmp_path_factory, TINY_CONF, "tiny-run")
+    return fit_tiny(tmp_path_factory, "deconv", "tiny-run")
 
 
 @pytest.fixture(scope="session")
 def tiny_mae(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """last.ckpt of `galvision fit` on the tiny MAE pretraining config (4 steps)."""
-    return fit_tiny(tmp_path_factory, CONF / "pretrain.yaml", "tiny-pretrain") / LAST
+    return fit_tiny(tmp_path_factory, "pretrain", "tiny-pretrain") / LAST
 
 
 @pytest.fixture

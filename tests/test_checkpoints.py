@@ -1,7 +1,5 @@
 """Checkpoints of models fine-tuned from a weights file stand on their own."""
 
-from pathlib import Path
-
 import torch
 import yaml
 
@@ -9,8 +7,7 @@ from galvision.backbones import Backbone
 from galvision.checkpoints import load_checkpoint_task
 from galvision.cli import main
 from galvision.tasks import DeconvolutionTask, GalaxyTask
-
-CONF = str(Path(__file__).parent / "conf" / "deconv.yaml")
+from helpers.training import config_args
 
 
 def test_checkpoint_reloads_after_the_starting_weights_are_gone(tmp_path, tiny_backbone_kwargs):
@@ -23,8 +20,7 @@ def test_checkpoint_reloads_after_the_starting_weights_are_gone(tmp_path, tiny_b
     main(
         [
             "fit",
-            "--config",
-            CONF,
+            *config_args("deconv"),
             "--trainer.default_root_dir",
             str(root),
             "--trainer.max_steps",

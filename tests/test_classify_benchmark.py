@@ -19,9 +19,8 @@ from galvision.benchmark.classification import (
 from galvision.cli import main
 from galvision.data.simulate import CLASS_NAMES
 from galvision.errors import ConfigError, DataError
-from helpers.training import csv_rows
+from helpers.training import csv_rows, task_config
 
-CONF = Path(__file__).parent / "conf"
 GZ1_CLASSES = ["elliptical", "spiral_cw", "spiral_acw", "edge_on", "dont_know", "merger"]
 
 
@@ -91,9 +90,9 @@ def test_benchmark_writes_both_tables_and_the_learning_curve(tiny_mae, tmp_path,
     real = write_gz1(tmp_path / "gz1.h5")
     out = tmp_path / "out"
     arguments = [
-        "benchmark", "classify", "--config", str(CONF / "classify.yaml"),
+        "benchmark", "classify", "--config", *map(str, task_config("classify")),
         "--pretrained", str(tiny_mae), "--labels", "1", "all", "--steps", "2",
-        "--real", str(real), "--real-config", str(CONF / "classify_gz1.yaml"),
+        "--real", str(real), "--real-config", *map(str, task_config("classify_gz1")),
         "--real-labels", "2", "all", "--real-steps", "2", "--output", str(out),
     ]  # fmt: skip
     main(arguments)
@@ -125,7 +124,7 @@ def test_benchmark_writes_both_tables_and_the_learning_curve(tiny_mae, tmp_path,
 
 def test_unknown_method_keys_are_one_line():
     with pytest.raises(SystemExit, match=r"--methods: \['mae-probe'\] not among"):
-        main(["benchmark", "classify", "--config", str(CONF / "classify.yaml"),
+        main(["benchmark", "classify", "--config", *map(str, task_config("classify")),
               "--methods", "vit", "mae-probe"])  # fmt: skip
 
 

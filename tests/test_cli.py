@@ -9,13 +9,11 @@ import torch
 from astropy.io import fits
 
 from galvision.cli import main
-from helpers.training import predict_folder, write_observed_fits
-
-CONF = str(Path(__file__).parent / "conf" / "deconv.yaml")
+from helpers.training import config_args, predict_folder, write_observed_fits
 
 
 def fit(root: Path, *extra: str) -> Path:
-    main(["fit", "--config", CONF, "--trainer.default_root_dir", str(root), *extra])
+    main(["fit", *config_args("deconv"), "--trainer.default_root_dir", str(root), *extra])
     return root / "checkpoints" / "last.ckpt"
 
 
@@ -44,8 +42,7 @@ def test_test_reports_image_metrics(trained, tmp_path):
     main(
         [
             "test",
-            "--config",
-            CONF,
+            *config_args("deconv"),
             "--trainer.default_root_dir",
             str(tmp_path),
             "--ckpt_path",
@@ -57,7 +54,7 @@ def test_test_reports_image_metrics(trained, tmp_path):
 
 
 def predict(trained: Path, out: Path, folder: Path) -> None:
-    predict_folder(CONF, trained / "checkpoints" / "last.ckpt", out, folder)
+    predict_folder("deconv", trained / "checkpoints" / "last.ckpt", out, folder)
 
 
 def test_predict_restores_a_folder_of_fits(trained, tmp_path):
@@ -94,7 +91,13 @@ def test_interrupted_fit_resumes_from_last(tmp_path):
 def test_print_config_shows_the_resolved_interpolations(capsys, tmp_path):
     with pytest.raises(SystemExit) as exit_info:
         main(
-            ["fit", "--config", CONF, "--trainer.default_root_dir", str(tmp_path), "--print_config"]
+            [
+                "fit",
+                *config_args("deconv"),
+                "--trainer.default_root_dir",
+                str(tmp_path),
+                "--print_config",
+            ]
         )
     assert exit_info.value.code == 0
     assert f"dirpath: {tmp_path}/checkpoints" in capsys.readouterr().out

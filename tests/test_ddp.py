@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-CONF = Path(__file__).parent / "conf" / "deconv.yaml"
+from helpers.training import config_args
 
 
 @pytest.mark.slow
@@ -26,8 +26,7 @@ def test_fit_with_two_cpu_processes(tmp_path, isolated_cache):
         "-m",
         "galvision.cli",
         "fit",
-        "--config",
-        str(CONF),
+        *config_args("deconv"),
         "--trainer.default_root_dir",
         str(tmp_path / "run"),
         "--trainer.accelerator",

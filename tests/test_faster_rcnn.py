@@ -12,9 +12,7 @@ from galvision.baselines.faster_rcnn import TORCHVISION_LOSSES, FasterRCNNTask
 from galvision.cli import main
 from galvision.errors import ConfigError
 from helpers.detection import TRUTH, blob_batch
-from helpers.training import csv_rows, losses_over_steps
-
-CONF = Path(__file__).parent / "conf" / "lens.yaml"
+from helpers.training import csv_rows, losses_over_steps, task_config
 
 
 @pytest.fixture
@@ -62,7 +60,8 @@ def write_hst(path: Path, count: int) -> Path:
 def test_lens_benchmark_compares_three_detectors_and_scores_real_fields(tiny_mae, tmp_path):
     out = tmp_path / "out"
     arguments = [
-        "benchmark", "lens", "--config", str(CONF), "--pretrained", str(tiny_mae),
+        "benchmark", "lens", "--config", *map(str, task_config("lens")),
+        "--pretrained", str(tiny_mae),
         "--steps", "2", "--output", str(out),
         "--real-lenses", str(write_hst(tmp_path / "lenses.h5", 3)),
         "--non-lenses", str(write_hst(tmp_path / "galaxies.h5", 2)),

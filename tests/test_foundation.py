@@ -10,8 +10,7 @@ import torch
 from galvision.backbones import Backbone
 from galvision.cli import main
 from galvision.errors import CheckpointError
-
-CONF = Path(__file__).parent / "conf"
+from helpers.training import config_args, task_config
 
 
 @pytest.fixture
@@ -55,8 +54,7 @@ def test_fit_with_pretrained_frozen_backbone_keeps_it(pretrained, tmp_path):
     main(
         [
             "fit",
-            "--config",
-            str(CONF / "deconv.yaml"),
+            *config_args("deconv"),
             "--trainer.default_root_dir",
             str(tmp_path),
             "--trainer.max_steps",
@@ -80,7 +78,7 @@ def test_foundation_benchmark_compares_three_fine_tunings(pretrained, tmp_path, 
             "--pretrained",
             str(pretrained),
             "--config",
-            str(CONF / "deconv.yaml"),
+            *map(str, task_config("deconv")),
             "--steps",
             "2",
             "--output",

@@ -7,20 +7,27 @@ import numpy as np
 import pytest
 
 from galvision.cli import main
-from helpers.training import csv_rows, fit_tiny
+from helpers.training import config_args, csv_rows, fit_tiny
 from test_cli import logged
-
-CONF = str(Path(__file__).parent / "conf" / "lens.yaml")
 
 
 @pytest.fixture(scope="module")
 def lens_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return fit_tiny(tmp_path_factory, Path(CONF), "lens-run")
+    return fit_tiny(tmp_path_factory, "lens", "lens-run")
 
 
 def run(verb: str, root: Path, out: Path) -> None:
     ckpt = root / "checkpoints" / "last.ckpt"
-    main([verb, "--config", CONF, "--trainer.default_root_dir", str(out), "--ckpt_path", str(ckpt)])
+    main(
+        [
+            verb,
+            *config_args("lens"),
+            "--trainer.default_root_dir",
+            str(out),
+            "--ckpt_path",
+            str(ckpt),
+        ]
+    )
 
 
 def test_fit_logs_box_metrics_and_checkpoints(lens_run: Path) -> None:

@@ -6,9 +6,9 @@ import pytest
 
 from galvision import plugins
 from galvision.cli import main
+from helpers.training import config_args
 
 PLUGIN_SRC = Path(__file__).parent / "plugin_example" / "src"
-CONF = str(Path(__file__).parent / "conf" / "deconv.yaml")
 
 
 @pytest.fixture
@@ -31,8 +31,7 @@ def test_plugin_task_resolves_by_short_class_name(example_plugin, tmp_path, caps
         main(
             [
                 "fit",
-                "--config",
-                CONF,
+                *config_args("deconv"),
                 "--model",
                 "NonNegativeDeconvolutionTask",
                 "--model.negativity_weight",

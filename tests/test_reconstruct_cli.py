@@ -15,7 +15,6 @@ from galvision.benchmark.reconstruction import (
 from galvision.cli import main
 from helpers.training import csv_rows, fit_tiny, predict_folder, write_observed_fits
 
-CONF = str(Path(__file__).parent / "conf" / "reconstruct.yaml")
 METHODS = [
     "masked input (masked pixels = 0)",
     "biharmonic inpainting (scikit-image)",
@@ -26,7 +25,7 @@ METHODS = [
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return fit_tiny(tmp_path_factory, Path(CONF), "reconstruct-run")
+    return fit_tiny(tmp_path_factory, "reconstruct", "reconstruct-run")
 
 
 def test_fit_writes_a_checkpoint_and_whole_image_metrics(run):
@@ -109,7 +108,7 @@ def test_predict_fills_masks_of_real_images(run, tmp_path):
     write_observed_fits(folder, 2, fwhm=None)
     out = tmp_path / "out"
     ckpt = run / "checkpoints" / "last.ckpt"
-    predict_folder(CONF, ckpt, out, folder, "--data.psf_fwhm", "1.2")
+    predict_folder("reconstruct", ckpt, out, folder, "--data.psf_fwhm", "1.2")
     restored = [fits.getdata(out / "restored" / f"galaxy{i}_restored.fits") for i in range(2)]
     assert all(r.shape == (3, 32, 32) and np.isfinite(r).all() for r in restored)
     assert (out / "restored" / "galaxy0_preview.png").is_file()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
-import warnings
 from argparse import ArgumentError
 from pathlib import Path
+from typing import Any
 
 import torch
 from jsonargparse import set_parsing_settings
@@ -16,8 +17,6 @@ from galvision.errors import CheckpointError, GalvisionError
 from galvision.plugins import load_plugins
 from galvision.tasks.base import GalaxyTask
 
-# Tasks own the on-device batch preparation; the datamodule's empty hook is not a conflict.
-warnings.filterwarnings("ignore", message=".*overridden `on_after_batch_transfer`.*")
 CHECKPOINT_ALIASES = {"last", "best", "hpc", "registry"}
 _NOISE = (
     "Expected a <class 'NoneType'>",
@@ -29,8 +28,42 @@ _NOISE = (
 )
 
 
+DEFAULTS = Path(__file__).with_name("defaults.yaml")  # the trainer base of every run
+SUBCOMMANDS = ("fit", "validate", "test", "predict")
+MODEL_CHECKPOINT = "lightning.pytorch.callbacks.ModelCheckpoint"
+
+
+def parser_settings() -> dict:
+    """LightningCLI parser arguments: omegaconf interpolation, the base config of every run."""
+    common = {"parser_mode": "omegaconf+", "default_env": False, "exit_on_error": False}
+    with_base = {**common, "default_config_files": [str(DEFAULTS)]}
+    return {**common, **dict.fromkeys(SUBCOMMANDS, with_base)}
+
+
+def fill_checkpoint_monitor(config: Any) -> None:
+    """Give ModelCheckpoint callbacks without a ``monitor`` the configured task's metric."""
+    class_path = config.get("model", {}).get("class_path") if hasattr(config, "get") else None
+    if not class_path:
+        return
+    module, _, name = class_path.rpartition(".")
+    metric, mode = getattr(getattr(importlib.import_module(module), name), "monitor", (None, None))
+    for callback in config.trainer.get("callbacks") or []:
+        settings = callback.get("init_args")
+        if callback.get("class_path") != MODEL_CHECKPOINT or settings is None or metric is None:
+            continue
+        if settings.get("monitor") is None:
+            settings.monitor, settings.mode = metric, mode
+            if settings.get("filename") is None:
+                short = metric.rpartition("/")[2]
+                settings.filename = f"step{{step}}-{short}{{{metric}:.4f}}"
+
+
 class GalvisionCLI(LightningCLI):
-    """LightningCLI with omegaconf interpolation and any GalaxyTask / GalaxyDataModule."""
+    """LightningCLI with omegaconf interpolation and any GalaxyTask / GalaxyDataModule.
+
+    Every run starts from ``galvision/defaults.yaml`` (the shared trainer and logging base);
+    the configs given with ``--config`` and the command line override it.
+    """
 
     def __init__(self, args: list[str] | None = None, run: bool = True) -> None:
         super().__init__(
@@ -38,11 +71,7 @@ class GalvisionCLI(LightningCLI):
             GalaxyDataModule,
             subclass_mode_model=True,
             subclass_mode_data=True,
-            parser_kwargs={
-                "parser_mode": "omegaconf+",
-                "default_env": False,
-                "exit_on_error": False,
-            },
+            parser_kwargs=parser_settings(),
             save_config_kwargs={"overwrite": True},
             auto_configure_optimizers=False,
             args=args,
@@ -50,8 +79,9 @@ class GalvisionCLI(LightningCLI):
         )
 
     def before_instantiate_classes(self) -> None:
-        """Refuse a checkpoint path that does not exist before any work starts."""
+        """Fill checkpoint monitors; refuse a missing checkpoint path before any work starts."""
         config = self.config.get(self.config.get("subcommand") or "", self.config)
+        fill_checkpoint_monitor(config)
         ckpt_path = config.get("ckpt_path") if hasattr(config, "get") else None
         if ckpt_path and ckpt_path not in CHECKPOINT_ALIASES and not Path(ckpt_path).is_file():
             raise CheckpointError(f"--ckpt_path: no such checkpoint file {ckpt_path}")

@@ -7,16 +7,15 @@ import torch
 from torchvision.ops import box_iou
 
 from galvision.backbones import Backbone
-from galvision.data.degrade import dihedral
 from galvision.heads import CenterNetHead
 from galvision.heads.boxes import (
     count_matches,
     decode,
-    dihedral_boxes,
     encode_targets,
     gaussian_radius,
 )
 from galvision.heads.centernet import centre_l1_loss, heatmap_focal_loss
+from galvision.transforms.dihedral import dihedral, dihedral_boxes
 
 STRIDE = 4
 BOXES = torch.tensor(
@@ -138,13 +137,13 @@ def test_centre_l1_loss_averages_over_real_boxes_only():
 
 def test_head_outputs_at_the_output_stride_with_a_low_prior(tiny_backbone_kwargs):
     backbone = Backbone(**tiny_backbone_kwargs)
-    head = CenterNetHead.for_backbone(backbone, num_maps=2, output_stride=4)
+    head = CenterNetHead(backbone, num_maps=2, output_stride=4)
     image = torch.rand(2, 3, 32, 32)
-    outputs = head(backbone.forward_maps(image, backbone.block_indices(2)), image)
+    outputs = head(backbone.forward_maps(image, head.map_indices), image)
     assert outputs["heatmap"].shape == (2, 1, 8, 8)
     assert outputs["size"].shape == outputs["offset"].shape == (2, 2, 8, 8)
     assert head.heatmap[-1].bias.sigmoid().item() == pytest.approx(0.1)
-    stride2 = CenterNetHead.for_backbone(backbone, num_maps=2, output_stride=2)
+    stride2 = CenterNetHead(backbone, num_maps=2, output_stride=2)
     assert stride2(backbone.forward_maps(image, [0, 1]), image)["heatmap"].shape[-1] == 16
     with pytest.raises(ValueError, match="output_stride=8"):
-        CenterNetHead.for_backbone(backbone, output_stride=8)
+        CenterNetHead(backbone, output_stride=8)

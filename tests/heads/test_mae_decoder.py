@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from galvision.backbones import Backbone
 from galvision.heads import MAEDecoder, patchify, unpatchify
 
 
@@ -24,7 +25,8 @@ def test_unpatchify_refuses_patches_that_tile_no_square():
 
 
 def make_decoder() -> MAEDecoder:
-    return MAEDecoder(embed_dim=48, grid_size=4, patch_size=8, out_chans=3, depth=1, width=32)
+    backbone = Backbone(img_size=32, patch_size=8, model_kwargs={"depth": 1, "embed_dim": 48})
+    return MAEDecoder(backbone, depth=1, width=32)
 
 
 def test_decoder_predicts_every_patch_from_the_visible_tokens():

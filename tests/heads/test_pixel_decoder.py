@@ -1,44 +1,35 @@
 import pytest
 import torch
 
+from galvision.backbones import Backbone, ConvBackbone
+from galvision.errors import ConfigError
 from galvision.heads import PixelDecoder
 
+TINY = {"depth": 2, "embed_dim": 24, "num_heads": 2}
 
-@pytest.mark.parametrize(("patch", "channels"), [(8, (32, 16, 8)), (16, (32, 16, 8, 8))])
-def test_decoder_returns_an_image_of_the_input_size(patch, channels):
-    decoder = PixelDecoder(
-        3,
-        3,
-        embed_dim=24,
-        patch_size=patch,
-        num_maps=2,
-        extra_channels=1,
-        stem_width=8,
-        decoder_channels=channels,
-    )
+
+@pytest.mark.parametrize("patch", [8, 16])
+def test_decoder_channels_follow_the_backbone_patch_size(patch):
+    backbone = Backbone(img_size=64, patch_size=patch, model_kwargs=TINY)
+    decoder = PixelDecoder(backbone, extra_channels=1, num_maps=2, stem_width=8)
+    assert len(decoder.stem) == {8: 3, 16: 4}[patch]
     image = torch.randn(2, 3, 64, 64)
-    maps = [torch.randn(2, 24, 64 // patch, 64 // patch) for _ in range(2)]
-    out = decoder(maps, image, torch.randn(2, 1, 64, 64))
-    assert out.shape == image.shape
+    maps = backbone.forward_maps(image, decoder.map_indices)
+    assert decoder(maps, image, torch.randn(2, 1, 64, 64)).shape == image.shape
 
 
-def test_decoder_output_depends_on_the_condition():
-    decoder = PixelDecoder(
-        1,
-        1,
-        embed_dim=8,
-        patch_size=4,
-        num_maps=1,
-        extra_channels=1,
-        stem_width=4,
-        decoder_channels=(8, 8),
-    ).eval()
-    image, maps = torch.randn(1, 1, 16, 16), [torch.randn(1, 8, 4, 4)]
-    sharp = decoder(maps, image, torch.full((1, 1, 16, 16), -1.0))
-    blurry = decoder(maps, image, torch.full((1, 1, 16, 16), 1.0))
+def test_decoder_output_depends_on_the_condition(tiny_backbone_kwargs):
+    backbone = Backbone(**tiny_backbone_kwargs)
+    decoder = PixelDecoder(backbone, extra_channels=1, num_maps=1, stem_width=4).eval()
+    image = torch.randn(1, 3, 32, 32)
+    maps = backbone.forward_maps(image, decoder.map_indices)
+    sharp = decoder(maps, image, torch.full((1, 1, 32, 32), -1.0))
+    blurry = decoder(maps, image, torch.full((1, 1, 32, 32), 1.0))
     assert not torch.allclose(sharp, blurry)
 
 
-def test_patch_size_must_be_a_power_of_two():
-    with pytest.raises(ValueError, match="patch_size=6"):
-        PixelDecoder(3, 3, embed_dim=8, patch_size=6)
+def test_backbones_that_cannot_feed_it_are_one_line_errors():
+    with pytest.raises(ConfigError, match="patch_size=6 is not a power of two"):
+        PixelDecoder(Backbone(img_size=36, patch_size=6, model_kwargs=TINY))
+    with pytest.raises(ConfigError, match="ConvBackbone lacks patch_size, depth"):
+        PixelDecoder(ConvBackbone())

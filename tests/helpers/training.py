@@ -10,6 +10,19 @@ from astropy.io import fits
 from galvision.cli import main
 from galvision.tasks import GalaxyTask
 
+REPO = Path(__file__).resolve().parents[2]
+CONF = REPO / "tests" / "conf"
+
+
+def task_config(name: str) -> list[Path]:
+    """The shipped ``tasks/<name>.yaml`` with its tiny overlay ``tests/conf/<name>.yaml``."""
+    return [REPO / "tasks" / f"{name}.yaml", CONF / f"{name}.yaml"]
+
+
+def config_args(name: str) -> list[str]:
+    """``--config`` arguments of the tiny version of a shipped task."""
+    return [argument for path in task_config(name) for argument in ("--config", str(path))]
+
 
 def losses_over_steps(task: GalaxyTask, batch: dict, steps: int = 15) -> list[float]:
     """Train ``task`` on one fixed batch for ``steps`` steps and return the losses."""
@@ -40,13 +53,12 @@ def write_observed_fits(folder: Path, count: int, fwhm: float | None = 1.2) -> N
         fits.PrimaryHDU(image, header).writeto(folder / f"galaxy{i}.fits")
 
 
-def predict_folder(config: str, ckpt: Path, out: Path, folder: Path, *extra: str) -> None:
-    """`galvision predict` of the checkpoint on a folder of 32×32 observed images."""
+def predict_folder(name: str, ckpt: Path, out: Path, folder: Path, *extra: str) -> None:
+    """`galvision predict` of the tiny ``name`` task's checkpoint on 32×32 observed images."""
     main(
         [
             "predict",
-            "--config",
-            config,
+            *config_args(name),
             "--trainer.default_root_dir",
             str(out),
             "--ckpt_path",
@@ -62,10 +74,10 @@ def predict_folder(config: str, ckpt: Path, out: Path, folder: Path, *extra: str
     )
 
 
-def fit_tiny(tmp_path_factory: pytest.TempPathFactory, config: Path, name: str) -> Path:
-    """Run directory of `galvision fit` on a tiny test config, simulating into the test cache."""
+def fit_tiny(tmp_path_factory: pytest.TempPathFactory, task: str, name: str) -> Path:
+    """Run directory of `galvision fit` on a tiny shipped task, simulating into the test cache."""
     root = tmp_path_factory.mktemp(name)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("GALVISION_CACHE", str(tmp_path_factory.getbasetemp() / "galvision-cache"))
-        main(["fit", "--config", str(config), "--trainer.default_root_dir", str(root)])
+        main(["fit", *config_args(task), "--trainer.default_root_dir", str(root)])
     return root

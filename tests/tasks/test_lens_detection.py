@@ -1,6 +1,7 @@
 """LensDetectionTask: metrics, training on blobs, augmentation, bad input and predictions."""
 
 import json
+from functools import partial
 from pathlib import Path
 from unittest.mock import MagicMock
 
@@ -14,15 +15,20 @@ from torch.utils.data import DataLoader
 from galvision.backbones import Backbone
 from galvision.callbacks import DetectionWriter
 from galvision.data import keys
+from galvision.data.intensity import to_display
 from galvision.errors import ConfigError, DataError
+from galvision.heads import CenterNetHead
 from galvision.tasks import LensDetectionTask
 from galvision.tasks.lens_detection import DetectionPrecisionRecall, detection_metrics
+from galvision.transforms import Observe
+from helpers.batches import prepare, simulated_batch
 from helpers.detection import TRUTH, blob_batch
 from helpers.training import csv_rows, losses_over_steps
 
 
 def make_task(tiny_backbone_kwargs, **kwargs) -> LensDetectionTask:
-    return LensDetectionTask(Backbone(**tiny_backbone_kwargs), num_maps=2, **kwargs)
+    head = partial(CenterNetHead, num_maps=2)
+    return LensDetectionTask(Backbone(**tiny_backbone_kwargs), head=head, **kwargs)
 
 
 def prediction(boxes: list[list[float]], scores: list[float]) -> dict:
@@ -115,7 +121,7 @@ def test_training_augmentation_turns_images_and_boxes_together(tiny_backbone_kwa
     boxes = [torch.tensor([[3.0, 5.0, 9.0, 16.0]])] * 32
     image = torch.zeros(32, 3, 32, 32)
     image[..., 5:16, 3:9] = 1
-    batch = task.prepare_batch({keys.BOXES: boxes, keys.IMAGE: image}, "train")
+    batch = prepare(task, {keys.BOXES: boxes, keys.IMAGE: image}, "train")
     seen = set()
     for field, field_boxes in zip(batch[keys.IMAGE], batch[keys.BOXES], strict=True):
         ys, xs = field[0].nonzero(as_tuple=True)
@@ -123,24 +129,23 @@ def test_training_augmentation_turns_images_and_boxes_together(tiny_backbone_kwa
         assert field_boxes[0].tolist() == [float(v) for v in bright]
         seen.add(tuple(bright))
     assert len(seen) > 1
-    kept = task.prepare_batch({keys.IMAGE: image, keys.BOXES: boxes}, "val")
+    kept = prepare(task, {keys.IMAGE: image, keys.BOXES: boxes}, "val")
     assert torch.equal(kept[keys.IMAGE], image)
 
 
-def test_clean_fields_are_observed_before_detection(tiny_backbone_kwargs):
+def test_clean_fields_are_blurred_and_noised_before_detection(tiny_backbone_kwargs):
     task = make_task(tiny_backbone_kwargs)
-    psf = torch.zeros(2, 3, 5, 5)
-    psf[..., 2, 2] = 1
-    batch = {
-        keys.CLEAN: torch.rand(2, 3, 32, 32),
-        keys.PSF: psf,
-        keys.TARGET_PSF: psf,
-        keys.INDEX: torch.tensor([0, 1]),
-        keys.BOXES: TRUTH,
-        keys.LABEL: torch.tensor([1, 0]),
-    }
-    prepared = task.prepare_batch(batch, "val")
-    assert prepared[keys.IMAGE].shape == (2, 3, 32, 32)
+    batch = simulated_batch(2)
+    batch[keys.CLEAN] = torch.zeros(2, 3, 32, 32)
+    batch[keys.CLEAN][:, :, 16, 16] = 50.0  # a point source
+    batch[keys.BOXES], batch[keys.LABEL] = TRUTH, torch.tensor([1, 0])
+    prepared = prepare(task, batch, "val")
+    image = prepared[keys.IMAGE]
+    assert torch.equal(image, Observe()(batch, "val")[keys.IMAGE])
+    # The PSF spreads half the light to the neighbours; the sky adds noise everywhere.
+    assert image[:, :, 16, 16].max() < to_display(torch.tensor(50.0))
+    assert (image[:, :, 15, 16] > 5 * image[:, :, 2, 2].abs()).all()
+    assert image[:, :, :8, :8].std() > 0
     assert torch.isfinite(task.compute(prepared)["loss"])
 
 
@@ -175,7 +180,7 @@ def test_detect_and_predict_step_return_boxes_per_field(tiny_backbone_kwargs):
     batch = blob_batch(TRUTH) | {keys.NAME: ["a", "b"], keys.INDEX: torch.tensor([7, 8])}
     with torch.no_grad():
         detections = task.detect(batch[keys.IMAGE])
-        predicted = task.predict_step(batch, 0)
+        predicted = task.predict_batch(batch)
     assert [len(d["boxes"]) for d in detections] == [3, 3]
     assert predicted[keys.NAME] == ["a", "b"]
     assert torch.equal(predicted["scores"][0], detections[0]["scores"])
@@ -226,4 +231,4 @@ def test_boxes_outside_the_field_or_empty_are_one_line(tiny_backbone_kwargs, box
     batch = blob_batch([torch.tensor([box]), torch.zeros(0, 4)])
     batch[keys.NAME] = ["userA", "userB"]
     with pytest.raises(DataError, match=rf"field userA of the batch: box 0 .*{message}"):
-        task.prepare_batch(batch, "val")
+        task.compute(prepare(task, batch, "train"))

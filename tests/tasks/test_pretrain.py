@@ -1,19 +1,21 @@
+from functools import partial
+
 import pytest
 import torch
-from test_deconvolution import simulated_batch
 
 from galvision.backbones import Backbone
 from galvision.data import keys
 from galvision.data.keys import VISIBLE
 from galvision.errors import ConfigError
-from galvision.heads import patchify
+from galvision.heads import MAEDecoder, patchify
 from galvision.tasks import MaskedAutoencoderTask
+from helpers.batches import prepare, simulated_batch
 from helpers.training import losses_over_steps
 
 
 def make_task(tiny_backbone_kwargs, **kwargs) -> MaskedAutoencoderTask:
-    decoder = {"decoder_depth": 1, "decoder_width": 32, "decoder_heads": 2}
-    return MaskedAutoencoderTask(Backbone(**tiny_backbone_kwargs), **decoder, **kwargs)
+    decoder = partial(MAEDecoder, depth=1, width=32, num_heads=2)
+    return MaskedAutoencoderTask(Backbone(**tiny_backbone_kwargs), head=decoder, **kwargs)
 
 
 @pytest.mark.parametrize(("ratio", "visible"), [(0.75, 4), (0.5, 8), (0.9, 2)])
@@ -21,7 +23,7 @@ def test_every_sample_hides_the_same_number_of_distinct_patches(
     tiny_backbone_kwargs, ratio, visible
 ):
     task = make_task(tiny_backbone_kwargs, mask_ratio=ratio)
-    batch = task.prepare_batch(simulated_batch(), "train")
+    batch = prepare(task, simulated_batch(), "train")
     assert batch[VISIBLE].shape == (4, visible)
     assert all(len(set(row.tolist())) == visible for row in batch[VISIBLE])
     assert task.scored_patches(batch[VISIBLE]).sum(dim=1).tolist() == [16 - visible] * 4
@@ -30,20 +32,20 @@ def test_every_sample_hides_the_same_number_of_distinct_patches(
 def test_evaluation_masks_follow_the_index_and_training_masks_change(tiny_backbone_kwargs):
     task = make_task(tiny_backbone_kwargs)
     batch = simulated_batch()
-    val = task.prepare_batch(batch, "val")[VISIBLE]
+    val = prepare(task, batch, "val")[VISIBLE]
     reordered = {k: v.flip(0) for k, v in batch.items()}
-    assert torch.equal(task.prepare_batch(reordered, "test")[VISIBLE], val.flip(0))
+    assert torch.equal(prepare(task, reordered, "test")[VISIBLE], val.flip(0))
     assert len({tuple(row.tolist()) for row in val}) == 4
-    first = task.prepare_batch(batch, "train")[VISIBLE]
-    assert not torch.equal(first, task.prepare_batch(batch, "train")[VISIBLE])
+    first = prepare(task, batch, "train")[VISIBLE]
+    assert not torch.equal(first, prepare(task, batch, "train")[VISIBLE])
 
 
 def test_evaluation_masks_need_the_index(tiny_backbone_kwargs):
     task = make_task(tiny_backbone_kwargs)
-    batch = task.prepare_batch(simulated_batch(), "val")
-    del batch[keys.INDEX], batch[keys.CLEAN]
-    with pytest.raises(KeyError, match="index"):
-        task.prepare_batch(batch, "val")
+    batch = prepare(task, simulated_batch(), "val")
+    del batch[keys.INDEX], batch[keys.VISIBLE]
+    with pytest.raises(ValueError, match="MaskedAutoencoderTask: the batch has no 'index'"):
+        task.eval().compute(batch)
 
 
 def fixed_prediction(task, monkeypatch, predicted: torch.Tensor) -> None:
@@ -52,7 +54,7 @@ def fixed_prediction(task, monkeypatch, predicted: torch.Tensor) -> None:
 
 def test_loss_covers_only_the_masked_patches(tiny_backbone_kwargs, monkeypatch):
     task = make_task(tiny_backbone_kwargs)
-    batch = task.prepare_batch(simulated_batch(), "val")
+    batch = prepare(task, simulated_batch(), "val")
     target = patchify(batch[keys.IMAGE], 8)
     visible = batch[VISIBLE][..., None].expand(-1, -1, target.shape[-1])
     fixed_prediction(task, monkeypatch, target.scatter(1, visible, 100.0))
@@ -67,7 +69,7 @@ def test_loss_covers_only_the_masked_patches(tiny_backbone_kwargs, monkeypatch):
 
 def test_masked_metrics_agree_with_the_loss(tiny_backbone_kwargs):
     task = make_task(tiny_backbone_kwargs).eval()
-    batch = task.prepare_batch(simulated_batch(), "val")
+    batch = prepare(task, simulated_batch(), "val")
     metrics = task.metrics["val_metrics"]
     with torch.no_grad():
         outputs = task.compute(batch)
@@ -79,7 +81,7 @@ def test_masked_metrics_agree_with_the_loss(tiny_backbone_kwargs):
 
 def test_normalised_targets_are_denormalised_for_the_metrics(tiny_backbone_kwargs, monkeypatch):
     task = make_task(tiny_backbone_kwargs, norm_pix_loss=True)
-    batch = task.prepare_batch(simulated_batch(), "val")
+    batch = prepare(task, simulated_batch(), "val")
     target = patchify(batch[keys.IMAGE], 8)
     normalised = (target - target.mean(-1, keepdim=True)) / target.var(-1, keepdim=True).add(
         1e-6
@@ -93,13 +95,13 @@ def test_normalised_targets_are_denormalised_for_the_metrics(tiny_backbone_kwarg
 
 def test_a_few_steps_reduce_the_loss_on_a_fixed_batch(tiny_backbone_kwargs):
     task = make_task(tiny_backbone_kwargs)
-    losses = losses_over_steps(task, task.prepare_batch(simulated_batch(), "val"))
+    losses = losses_over_steps(task, prepare(task, simulated_batch(), "val"))
     assert losses[-1] < 0.5 * losses[0]
 
 
 def test_reconstruct_keeps_the_visible_patches_and_fills_the_others(tiny_backbone_kwargs):
     task = make_task(tiny_backbone_kwargs).eval()
-    image = task.prepare_batch(simulated_batch(2), "val")[keys.IMAGE]
+    image = prepare(task, simulated_batch(2), "val")[keys.IMAGE]
     visible = torch.tensor([[0, 5, 6, 15], [1, 2, 3, 4]])
     with torch.no_grad():
         restored = task.reconstruct(image, visible)
@@ -119,7 +121,7 @@ def test_reconstruct_refuses_normalised_predictions(tiny_backbone_kwargs):
 
 def test_no_masking_scores_every_patch(tiny_backbone_kwargs):
     task = make_task(tiny_backbone_kwargs, mask_ratio=0.0)
-    batch = task.prepare_batch(simulated_batch(), "train")
+    batch = prepare(task, simulated_batch(), "train")
     assert batch[VISIBLE].shape == (4, 16)
     assert task.scored_patches(batch[VISIBLE]).all()
 

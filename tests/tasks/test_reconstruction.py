@@ -1,32 +1,30 @@
+from functools import partial
+
 import pytest
 import torch
 
 from galvision.backbones import Backbone
 from galvision.data import keys
-from galvision.data.masking import MaskGenerator
 from galvision.errors import DataError
+from galvision.heads import PixelDecoder
 from galvision.tasks import ReconstructionTask
+from galvision.transforms import MaskGenerator, MaskPixels, Observe
+from helpers.batches import prepare, simulated_batch
 
 
 def make_task(tiny_backbone_kwargs, **kwargs) -> ReconstructionTask:
     masks = MaskGenerator({"patches": 1.0, "trails": 1.0}, (0.2, 0.6), patch_size=8)
-    return ReconstructionTask(Backbone(**tiny_backbone_kwargs), masks=masks, num_maps=2, **kwargs)
-
-
-def simulated_batch(n: int = 4, first: int = 0) -> dict:
-    delta = torch.zeros(n, 3, 3, 3)
-    delta[:, :, 1, 1] = 1.0
-    return {
-        keys.CLEAN: 5 * torch.rand(n, 3, 32, 32, generator=torch.Generator().manual_seed(n)),
-        keys.PSF: delta,
-        keys.TARGET_PSF: delta,
-        keys.INDEX: torch.arange(first, first + n),
-    }
+    return ReconstructionTask(
+        Backbone(**tiny_backbone_kwargs),
+        head=partial(PixelDecoder, num_maps=2),
+        transforms=[Observe(), MaskPixels(masks)],
+        **kwargs,
+    )
 
 
 def test_masked_pixels_are_hidden_and_visible_pixels_pass_through(tiny_backbone_kwargs):
     task = make_task(tiny_backbone_kwargs).eval()
-    batch = task.prepare_batch(simulated_batch(), "val")
+    batch = prepare(task, simulated_batch(scale=5.0), "val")
     image, mask, target = batch[keys.IMAGE], batch[keys.MASK].bool(), batch[keys.TARGET]
     assert mask.shape == (4, 1, 32, 32) and 0.2 <= mask.float().mean() <= 0.6
     hidden, visible = mask.expand_as(image), ~mask.expand_as(image)
@@ -62,13 +60,13 @@ def test_a_mask_hiding_a_whole_image_is_refused(tiny_backbone_kwargs):
 
 def test_evaluation_masks_are_fixed_by_index_and_training_masks_are_fresh(tiny_backbone_kwargs):
     task = make_task(tiny_backbone_kwargs)
-    first = task.prepare_batch(simulated_batch(), "val")[keys.MASK]
-    again = task.prepare_batch(simulated_batch(), "test")[keys.MASK]
-    reordered = {k: v.flip(0) for k, v in simulated_batch().items()}
-    shuffled = task.prepare_batch(reordered, "val")[keys.MASK]
+    first = prepare(task, simulated_batch(scale=5.0), "val")[keys.MASK]
+    again = prepare(task, simulated_batch(scale=5.0), "test")[keys.MASK]
+    reordered = {k: v.flip(0) for k, v in simulated_batch(scale=5.0).items()}
+    shuffled = prepare(task, reordered, "val")[keys.MASK]
     assert torch.equal(first, again) and torch.equal(first, shuffled.flip(0))
     assert not torch.equal(first[0], first[1])
-    train = [task.prepare_batch(simulated_batch(), "train")[keys.MASK] for _ in range(2)]
+    train = [prepare(task, simulated_batch(scale=5.0), "train")[keys.MASK] for _ in range(2)]
     assert not torch.equal(train[0], train[1])
 
 
@@ -77,9 +75,9 @@ def test_real_batches_keep_their_image_and_mask(tiny_backbone_kwargs):
     image = torch.rand(2, 3, 32, 32) + 0.5
     mask = torch.zeros(2, 32, 32)
     mask[:, 3, :] = 1  # a bad row
-    batch = task.prepare_batch({keys.IMAGE: image.clone(), keys.MASK: mask}, "predict")
+    batch = prepare(task, {keys.IMAGE: image.clone(), keys.MASK: mask}, "predict")
     assert torch.equal(batch[keys.MASK][:, 0], mask)
     assert (batch[keys.IMAGE][:, :, 3] == 0).all()
     assert torch.equal(batch[keys.IMAGE][:, :, 4:], image[:, :, 4:])
-    restored = task.predict_step(batch, 0)["restored"]
+    restored = task.predict_batch(batch)["restored"]
     assert torch.equal(restored[:, :, 4:], image[:, :, 4:])

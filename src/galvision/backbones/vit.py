@@ -11,9 +11,22 @@ from torch import nn
 from galvision.backbones.stamp_input import StampInput, create_timm_model
 from galvision.errors import ConfigError
 
+# What the wrapper reaches inside a timm VisionTransformer (Swin, for one, has none of these).
+TIMM_VIT_MEMBERS = (
+    "patch_embed",
+    "_pos_embed",
+    "norm_pre",
+    "blocks",
+    "norm",
+    "num_prefix_tokens",
+    "forward_intermediates",
+)
+
 
 class Backbone(StampInput, nn.Module):
     """A timm ViT built for galaxy stamps: ``in_chans`` bands at ``img_size`` with ``patch_size``.
+
+    It meets :class:`~galvision.backbones.contract.TokenBackbone`, so every task can use it.
 
     Args:
         name: timm model name; its architecture (depth, width, heads) is kept, its default
@@ -57,8 +70,12 @@ class Backbone(StampInput, nn.Module):
             **pooling,
             **(model_kwargs or {}),
         )
-        if not hasattr(self.model, "forward_intermediates"):
-            raise ConfigError(f"backbone: {name!r} is not a timm Vision Transformer")
+        lacking = [member for member in TIMM_VIT_MEMBERS if not hasattr(self.model, member)]
+        if lacking:
+            raise ConfigError(
+                f"backbone: timm model {name!r} is not a plain Vision Transformer: it lacks "
+                f"{', '.join(lacking)} (galvision.backbones.ConvBackbone takes CNNs)"
+            )
         self.name = name
         self.in_chans = in_chans
         self.img_size = img_size

@@ -17,7 +17,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 CHECKPOINT_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin", ".safetensors")
-_PREFIXES = ("backbone.model.", "model.backbone.model.", "backbone.", "model.")
+# Task checkpoints keep the backbone under network.backbone (older ones under backbone).
+_PREFIXES = (
+    "network.backbone.model.",
+    "backbone.model.",
+    "model.backbone.model.",
+    "backbone.",
+    "model.",
+)
 
 
 def load_backbone(backbone: Backbone, source: str) -> list[str]:

@@ -11,9 +11,8 @@ from torchvision.models.detection.anchor_utils import AnchorGenerator
 from torchvision.models.detection.backbone_utils import resnet_fpn_backbone
 
 from galvision.backbones.stamp_input import StampInput
-from galvision.data.degrade import Observation
 from galvision.errors import ConfigError
-from galvision.tasks.lens_detection import LensDetectionTask, checked_image, truth_boxes
+from galvision.tasks.lens_detection import LensDetectionTask, checked_boxes, checked_image
 
 # torchvision constructors, or "<resnet>_fpn": Faster R-CNN over that torchvision ResNet + FPN.
 ARCHITECTURES = ("resnet18_fpn", "resnet34_fpn", "fasterrcnn_resnet50_fpn")
@@ -95,7 +94,7 @@ TORCHVISION_LOSSES = ("loss_classifier", "loss_box_reg", "loss_objectness", "los
 class FasterRCNNTask(LensDetectionTask):
     """The lens task with torchvision's Faster R-CNN in place of the ViT and CenterNet head.
 
-    Everything but the model is the lens task's: observation, augmentation, optimizer and
+    Everything but the network is the lens task's: data and transforms, optimizer and
     schedule, mAP / AUROC / precision and recall, prediction outputs. A field's score is its
     best box's score (0 without boxes). torchvision computes losses only in training mode, so
     validation and test log detection metrics but no loss.
@@ -105,11 +104,9 @@ class FasterRCNNTask(LensDetectionTask):
             ``fasterrcnn_resnet50_fpn``.
         in_chans: bands of the fields.
         img_size: side of the fields in pixels.
-        observation: degradation of clean simulated fields (see LensDetectionTask).
-        augment: random dihedral transforms of training fields and boxes.
         score_threshold: lowest score of a returned box.
         max_detections: most boxes returned per field.
-        **kwargs: optimizer, lr_scheduler, freeze_backbone (see GalaxyTask).
+        **kwargs: transforms, optimizer, lr_scheduler, freeze_backbone (see GalaxyTask).
     """
 
     loss_terms = TORCHVISION_LOSSES
@@ -119,8 +116,6 @@ class FasterRCNNTask(LensDetectionTask):
         architecture: str = "resnet18_fpn",
         in_chans: int = 3,
         img_size: int = 128,
-        observation: Observation | None = None,
-        augment: bool = True,
         score_threshold: float = 0.05,
         max_detections: int = 10,
         **kwargs: Any,
@@ -129,20 +124,21 @@ class FasterRCNNTask(LensDetectionTask):
             architecture, in_chans, img_size, max_detections, score_threshold
         )
         super().__init__(
-            detector,
-            observation=observation,
-            augment=augment,
-            score_threshold=score_threshold,
-            max_detections=max_detections,
-            **kwargs,
+            detector, score_threshold=score_threshold, max_detections=max_detections, **kwargs
         )
 
-    def build_head(self) -> None:
-        """No head: the torchvision detector is the whole model."""
+    def build_network(self, backbone: nn.Module, head: Any) -> nn.Module:
+        """No head: the torchvision detector is the whole network."""
+        return backbone
+
+    @property
+    def backbone(self) -> nn.Module:
+        """The whole detector, trained as one backbone."""
+        return self.network
 
     def forward(self, image: torch.Tensor) -> dict[str, Any]:
         """Detections of display-space images, as ``{"detections": [...]}``."""
-        return {"detections": self.backbone(image)}
+        return {"detections": self.network(image)}
 
     def decode(self, outputs: dict[str, Any]) -> list[dict[str, torch.Tensor]]:
         """Boxes, scores and labels per field, lens as class 0 like the truth it is scored on."""
@@ -162,7 +158,7 @@ class FasterRCNNTask(LensDetectionTask):
         """torchvision's losses in training; detections and field scores otherwise."""
         image = checked_image(batch)
         if self.training:
-            losses = self.backbone(image, truth_boxes(batch))
+            losses = self.network(image, checked_boxes(batch))
             return {"loss": sum(losses.values()), **losses}
         outputs = self(image)
         return {"loss": None, **outputs, "field_score": self.field_scores(outputs)}

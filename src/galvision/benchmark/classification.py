@@ -22,7 +22,14 @@ from torchmetrics.functional.classification import (
 )
 
 from galvision.benchmark.report import write_report
-from galvision.benchmark.training import LAST, Method, configure, resumable_run
+from galvision.benchmark.training import (
+    LAST,
+    ConfigFiles,
+    Method,
+    configure,
+    describe_config,
+    resumable_run,
+)
 from galvision.checkpoints import load_checkpoint_task
 from galvision.data import keys
 from galvision.data.simulate.classes import CLASS_NAMES
@@ -82,9 +89,11 @@ def simulated_methods(pretrained: Path | None, in_chans: int, img_size: int) -> 
                     *weights,
                     "--model.init_args.freeze_backbone",
                     "true",
-                    "--model.init_args.feature_norm",
+                    "--model.init_args.head",
+                    "galvision.heads.ClassifierHead",
+                    "--model.init_args.head.init_args.norm",
                     "batch",
-                    "--model.init_args.lr_scheduler.init_args.max_lr",
+                    "--model.init_args.optimizer.init_args.lr",
                     "3e-3",
                 ),
             ),
@@ -121,7 +130,7 @@ def run_name(method: Method, count: int | None) -> str:
 
 
 def simulated_table(
-    config: Path,
+    config: ConfigFiles,
     methods: list[Method],
     counts: list[int | None],
     steps: int,
@@ -209,7 +218,7 @@ def real_scores(probabilities: torch.Tensor, labels: torch.Tensor, names: list[s
 
 def real_table(
     real: Path,
-    real_config: Path,
+    real_config: ConfigFiles,
     sim_runs: dict[str, Path],
     counts: list[int | None],
     steps: int,
@@ -290,7 +299,8 @@ def run_classification_benchmark(args: argparse.Namespace) -> str:
     full = len(probe.datamodule.datasets["train"]) // len(CLASS_NAMES)
     save_learning_curve(rows, full, args.output / "classify_learning_curve.png")
     notes = (
-        f"Simulated morphology survey of {args.config}: {len(CLASS_NAMES)} classes, "
+        f"Simulated morphology survey of {describe_config(args.config)}: "
+        f"{len(CLASS_NAMES)} classes, "
         f"{len(probe.datamodule.datasets['test'])} test galaxies, {ALL} = {full} per class. "
         f"Every row trains {args.steps} steps of the config's schedule from seed {args.seed}; "
         f"test metrics with the config's test-time augmentation; AUROC is the macro "
@@ -315,7 +325,8 @@ def run_classification_benchmark(args: argparse.Namespace) -> str:
         args.seed,
     )
     real_notes = (
-        f"Galaxy Zoo 1 SDSS galaxies of {args.real} as configured in {args.real_config} "
+        f"Galaxy Zoo 1 SDSS galaxies of {args.real} as configured in "
+        f"{describe_config(args.real_config)} "
         f"(elliptical / spiral / edge_on / merger), {test_size} test galaxies never trained on. "
         f"Simulation-only rows use the {ALL}-label simulated runs with their classes summed "
         f"onto GZ1's ({', '.join(f'{k}→{v}' for k, v in SIM_TO_GZ1.items())}). Fine-tuned rows "
@@ -339,7 +350,11 @@ def run_classification_benchmark(args: argparse.Namespace) -> str:
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``galvision benchmark classify``."""
     parser.add_argument(
-        "--config", type=Path, default=Path("tasks/classify.yaml"), help="simulated task"
+        "--config",
+        type=Path,
+        nargs="+",
+        default=[Path("tasks/classify.yaml")],
+        help="simulated task (several files apply in order)",
     )
     parser.add_argument("--pretrained", type=Path, help="MAE checkpoint for rows (c) and (d)")
     parser.add_argument(
@@ -351,7 +366,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--real-config",
         type=Path,
-        default=Path("tasks/classify_gz1.yaml"),
+        nargs="+",
+        default=[Path("tasks/classify_gz1.yaml")],
         help="real-data task (its dataset path is replaced by --real)",
     )
     parser.add_argument("--real-labels", nargs="+", default=["10", "50", ALL])

@@ -25,7 +25,8 @@ from galvision.data.intensity import DATA_RANGE, to_display
 from galvision.data.real_truth import load_truth
 from galvision.metrics import restoration_metrics
 from galvision.plotting import save_image_grid
-from galvision.tasks.base import GalaxyTask
+from galvision.tasks.deconvolution import DeconvolutionTask
+from galvision.transforms import apply_transforms
 
 log = logging.getLogger(__name__)
 COLUMNS = ("method", "setting", "mse", "psnr", "ssim")
@@ -50,14 +51,14 @@ def load_survey(ckpt: Path) -> SurveyDataModule:
     return data
 
 
-def observe(task: GalaxyTask, dataset: Dataset, limit: int | None = None) -> ObservedSet:
-    """Degrade a dataset exactly as the task's test stage does and restore it with the model."""
+def observe(task: DeconvolutionTask, dataset: Dataset, limit: int | None = None) -> ObservedSet:
+    """Observe a dataset with the task's test-stage transforms and restore it with the model."""
     parts: dict[str, list] = {k: [] for k in ("observed", "psf", "target", "restored")}
     seen = 0
     with torch.no_grad():
         for batch in tqdm(DataLoader(dataset, batch_size=64), desc="restoring", leave=False):
-            batch = task.prepare_batch(batch, "test")
-            restored = task(batch[keys.IMAGE], batch.get(keys.PSF_FWHM))
+            batch = apply_transforms(task.transforms, batch, "test")
+            restored = task.restore(batch)
             parts["observed"].append(batch[keys.OBSERVED].numpy())
             parts["psf"].append(batch[keys.PSF].numpy())
             parts["target"].append(batch[keys.TARGET])
@@ -91,7 +92,7 @@ def run_deconvolution_benchmark(
     grid_images: int = 8,
 ) -> str:
     """Evaluate model and baselines on the survey's test set or on user ``truth`` images."""
-    task = load_checkpoint_task(ckpt, GalaxyTask)
+    task = load_checkpoint_task(ckpt, DeconvolutionTask)
     survey = load_survey(ckpt)
     tuning = observe(task, survey.datasets["val"], limit=tune_images)
     if truth is None:
@@ -109,7 +110,12 @@ def run_deconvolution_benchmark(
         name = Path(truth).stem + (f"_brighter{brighten:g}mag" if brighten else "")
         bank = survey.datasets["test"]
         dataset = SurveyDataset(
-            bank.path, np.arange(len(clean)), train=False, seed=bank.seed, clean=clean
+            bank.path,
+            np.arange(len(clean)),
+            train=False,
+            bands=survey.survey.bands,
+            seed=bank.seed,
+            clean=clean,
         )
         subset = f", mag < {max_mag}" if max_mag is not None else ""
         subset += f", brightened by {brighten:g} mag" if brighten else ""

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from galvision.benchmark.report import write_report
-from galvision.benchmark.training import configure, fit_and_test
+from galvision.benchmark.training import ConfigFiles, configure, describe_config, fit_and_test
 from galvision.errors import CheckpointError
 
 COLUMNS = ("backbone", "training", "mse", "psnr", "ssim")
@@ -28,7 +28,7 @@ def variants(pretrained: Path) -> dict[str, tuple[str, str, list[str]]]:
 
 
 def run_foundation_benchmark(
-    pretrained: Path, config: Path, steps: int, output: Path, seed: int = 0
+    pretrained: Path, config: ConfigFiles, steps: int, output: Path, seed: int = 0
 ) -> str:
     """Fine-tune ``config``'s deconvolution task per variant; compare them on its test set."""
     pretrained = Path(pretrained).resolve()
@@ -52,7 +52,8 @@ def run_foundation_benchmark(
             }
         )
     notes = (
-        f"Test set of {config} ({test_size} galaxies), display space, data range 1. Every row "
+        f"Test set of {describe_config(config)} ({test_size} galaxies), display space, "
+        "data range 1. Every row "
         f"trains {steps} steps from seed {seed}; pretrained weights: {pretrained}. Runs in "
         f"{output / 'foundation'}."
     )
@@ -66,7 +67,11 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         "--pretrained", type=Path, required=True, help="checkpoint of `galvision fit` (MAE)"
     )
     parser.add_argument(
-        "--config", type=Path, default=Path("tasks/deconv.yaml"), help="deconvolution config"
+        "--config",
+        type=Path,
+        nargs="+",
+        default=[Path("tasks/deconv.yaml")],
+        help="deconvolution config (several files apply in order)",
     )
     parser.add_argument("--steps", type=int, default=200, help="fine-tuning steps of every run")
     parser.add_argument("--seed", type=int, default=0, help="seed of every run")

@@ -21,14 +21,22 @@ import torch
 from torchmetrics.functional.classification import binary_auroc
 
 from galvision.benchmark.report import write_report
-from galvision.benchmark.training import LAST, Method, configure, resumable_run
+from galvision.benchmark.training import (
+    LAST,
+    ConfigFiles,
+    Method,
+    configure,
+    describe_config,
+    resumable_run,
+)
 from galvision.callbacks.detection_writer import draw_boxes
 from galvision.checkpoints import load_checkpoint_task
 from galvision.data import keys
-from galvision.data.degrade import observe_batch
+from galvision.data.lens_datamodule import LensFieldDataModule
 from galvision.data.real_lenses import real_fields
 from galvision.errors import CheckpointError, ConfigError
 from galvision.tasks.lens_detection import EVALUATION_SCORES, LensDetectionTask
+from galvision.transforms import apply_transforms
 
 METRICS = ("map_50", "map", "auroc", *(
     f"{kind}@{t}" for t in EVALUATION_SCORES for kind in ("precision", "recall")
@@ -62,7 +70,7 @@ def compared_methods(pretrained: Path | None, in_chans: int, img_size: int) -> l
 
 
 def benchmark_rows(
-    config: Path, methods: list[Method], steps: int | None, output: Path, seed: int
+    config: ConfigFiles, methods: list[Method], steps: int | None, output: Path, seed: int
 ) -> tuple[list[dict], dict[str, Path]]:
     """Train and test every method; its table row and its run folder."""
     rows, folders = [], {}
@@ -83,20 +91,28 @@ def benchmark_rows(
 # -- real lenses ----------------------------------------------------------------------------
 @torch.no_grad()
 def score_real_fields(
-    task: LensDetectionTask, clean: np.ndarray, psf: torch.Tensor, target_psf: torch.Tensor
+    task: LensDetectionTask, datamodule: LensFieldDataModule, clean: np.ndarray, psf: torch.Tensor
 ) -> tuple[torch.Tensor, list[dict[str, torch.Tensor]], torch.Tensor]:
-    """Observed display images, detections and field scores of clean real fields."""
+    """Observed display images, detections and field scores of clean real fields.
+
+    The fields are observed through ``psf`` by the task's test-stage transforms, with the
+    noise and target PSF of the datamodule's test set.
+    """
     task.eval()
+    test = datamodule.datasets["test"]
     images, detections, scores = [], [], []
     for start in range(0, len(clean), 16):
         chunk = torch.from_numpy(clean[start : start + 16])
+        n = len(chunk)
         batch = {
             keys.CLEAN: chunk,
-            keys.PSF: psf.expand(len(chunk), -1, -1, -1),
-            keys.TARGET_PSF: target_psf.expand(len(chunk), -1, -1, -1),
-            keys.INDEX: torch.arange(start, start + len(chunk)),
+            keys.PSF: psf.expand(n, -1, -1, -1),
+            keys.TARGET_PSF: test.target_psf.expand(n, -1, -1, -1),
+            keys.SKY_SIGMA: test.sky_sigma.expand(n, -1),
+            keys.GAIN: test.gain.expand(n, -1),
+            keys.INDEX: torch.arange(start, start + n),
         }
-        image = observe_batch(task.observation, batch, "test")[keys.IMAGE]
+        image = apply_transforms(task.transforms, batch, "test")[keys.IMAGE]
         outputs = task(image)
         images.append(image)
         detections += task.decode(outputs)
@@ -129,7 +145,9 @@ def save_gallery(
     plt.close(figure)
 
 
-def real_gallery(args: argparse.Namespace, task: LensDetectionTask, datamodule) -> str:
+def real_gallery(
+    args: argparse.Namespace, task: LensDetectionTask, datamodule: LensFieldDataModule
+) -> str:
     """Score real lenses and non-lenses; write the gallery PNG and score CSV; a summary."""
     datamodule.setup("test")
     test = datamodule.datasets["test"]
@@ -143,7 +161,7 @@ def real_gallery(args: argparse.Namespace, task: LensDetectionTask, datamodule) 
         if path is None:
             continue
         clean, found_names = real_fields(path, size, bands, datamodule.fields.pixel_scale)
-        shown, found, score = score_real_fields(task, clean, psf, test.target_psf[None])
+        shown, found, score = score_real_fields(task, datamodule, clean, psf)
         table += [
             {"name": n, "kind": kind, "score": float(s)}
             for n, s in zip(found_names, score, strict=True)
@@ -179,13 +197,16 @@ def run_lens_benchmark(args: argparse.Namespace) -> str:
     runs = args.output / "lens"
     probe = configure(args.config, runs / "probe", args.steps, args.seed, [])
     if not isinstance(probe.model, LensDetectionTask):
-        raise ConfigError(f"--config {args.config} does not configure a LensDetectionTask")
+        raise ConfigError(
+            f"--config {describe_config(args.config)} does not configure a LensDetectionTask"
+        )
     backbone = probe.model.backbone
     methods = compared_methods(pretrained, backbone.in_chans, backbone.img_size)
     rows, folders = benchmark_rows(args.config, methods, args.steps, runs, args.seed)
     fields = probe.datamodule.fields
     notes = (
-        f"Simulated lens fields of {args.config}: {fields.n_fields} fields of {fields.field_size} "
+        f"Simulated lens fields of {describe_config(args.config)}: {fields.n_fields} fields "
+        f"of {fields.field_size} "
         f"px ({probe.datamodule.val_size} validation, {probe.datamodule.test_size} test, the "
         f"rest training), seed {fields.seed}. Every row trains "
         f"{args.steps or probe.trainer.max_steps} steps of the config's schedule from seed "
@@ -214,7 +235,13 @@ def run_lens_benchmark(args: argparse.Namespace) -> str:
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``galvision benchmark lens``."""
-    parser.add_argument("--config", type=Path, default=Path("tasks/lens.yaml"), help="lens task")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        nargs="+",
+        default=[Path("tasks/lens.yaml")],
+        help="lens task (several files apply in order)",
+    )
     parser.add_argument("--pretrained", type=Path, help="MAE checkpoint for row (c)")
     parser.add_argument("--steps", type=int, help="training steps of every run (default: config)")
     parser.add_argument("--real-lenses", type=Path, help="HST lens images (real_lenses_hst.h5)")

@@ -15,13 +15,14 @@ from galvision.benchmark.deconvolution import load_survey, score
 from galvision.benchmark.report import write_report
 from galvision.checkpoints import load_checkpoint_task
 from galvision.data import keys
-from galvision.data.degrade import convolve
 from galvision.data.intensity import DATA_RANGE, to_display
-from galvision.data.masking import KINDS, MaskGenerator
 from galvision.errors import ConfigError, DataError
+from galvision.models import composite
 from galvision.plotting import save_image_grid
 from galvision.tasks.base import GalaxyTask
-from galvision.tasks.reconstruction import ReconstructionTask, composite
+from galvision.tasks.reconstruction import ReconstructionTask
+from galvision.transforms import BatchTransform, MaskPixels, apply_transforms, convolve
+from galvision.transforms.masking import KINDS, MaskGenerator
 
 COLUMNS = ("method", "setting", "mse", "psnr", "ssim", "seconds")
 MAE_LABEL = "pretrained only (MAE decoder, no fine-tuning)"
@@ -40,16 +41,25 @@ class MaskedSet:
     seconds: float  # model time
 
 
+def with_masks(transforms: list[BatchTransform], masks: MaskGenerator) -> list[BatchTransform]:
+    """``transforms`` with their masking replaced by ``masks`` (one kind and fraction)."""
+    kept = [t for t in transforms if not isinstance(t, MaskPixels)]
+    return [*kept, MaskPixels(masks)]
+
+
 def mask_and_reconstruct(
-    task: ReconstructionTask, dataset: Dataset, masks: MaskGenerator, batch_size: int = 64
+    task: ReconstructionTask,
+    transforms: list[BatchTransform],
+    dataset: Dataset,
+    batch_size: int = 64,
 ) -> MaskedSet:
-    """Observe and mask a dataset as the task's test stage does, with ``masks``, and reconstruct."""
+    """Observe and mask a dataset with the test stage of ``transforms``, and reconstruct it."""
     names = ("image", "mask", "target", "restored", "noiseless")
     parts: dict[str, list[torch.Tensor]] = {k: [] for k in names}
     seconds = 0.0
     with torch.no_grad():
         for batch in DataLoader(dataset, batch_size=batch_size):
-            batch = task.prepare_batch(batch, "test", masks=masks)
+            batch = apply_transforms(transforms, batch, "test")
             start = time.perf_counter()
             parts["restored"].append(task(batch[keys.IMAGE], batch[keys.MASK]))
             seconds += time.perf_counter() - start
@@ -126,7 +136,7 @@ def run_reconstruction_benchmark(
     survey = load_survey(ckpt)
     dataset = survey.datasets["test"]
     dataset = Subset(dataset, range(min(images, len(dataset))))
-    test = mask_and_reconstruct(task, dataset, masks)
+    test = mask_and_reconstruct(task, with_masks(task.transforms, masks), dataset)
     target = test.target.clamp(0, DATA_RANGE)
     rows = [{"method": "masked input (masked pixels = 0)", **score(test.image, target)}]
 

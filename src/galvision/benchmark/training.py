@@ -1,8 +1,9 @@
-"""Training runs inside benchmarks: one config, a fixed budget, results kept for resuming."""
+"""Training runs inside benchmarks: one task config, a fixed budget, results kept for resuming."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from lightning.pytorch import seed_everything
 
 from galvision.cli import GalvisionCLI
 
+# A task config: one YAML file, or several applied in order (a task and an overlay).
+ConfigFiles = Path | Sequence[Path]
 RESULT_FILE = "result.json"
 LAST = Path("checkpoints") / "last.ckpt"  # a run's final weights, beside its result
 
@@ -25,14 +28,14 @@ class Method:
 
 
 def configure(
-    config: Path, run_dir: Path, steps: int | None, seed: int, extra: list[str]
+    config: ConfigFiles, run_dir: Path, steps: int | None, seed: int, extra: list[str]
 ) -> GalvisionCLI:
     """Task, data and trainer of one run (see :func:`run_arguments`)."""
     return GalvisionCLI(args=run_arguments(config, run_dir, steps, seed, extra), run=False)
 
 
 def run_arguments(
-    config: Path, run_dir: Path, steps: int | None, seed: int, extra: list[str]
+    config: ConfigFiles, run_dir: Path, steps: int | None, seed: int, extra: list[str]
 ) -> list[str]:
     """Arguments of one run: ``steps`` steps validated once at the end, or the config's own."""
     budget = (
@@ -48,8 +51,7 @@ def run_arguments(
         ]
     )
     return [
-        "--config",
-        str(config),
+        *config_arguments(config),
         "--seed_everything",
         str(seed),
         "--trainer.default_root_dir",
@@ -57,6 +59,17 @@ def run_arguments(
         *budget,
         *extra,
     ]
+
+
+def config_arguments(config: ConfigFiles) -> list[str]:
+    """``--config FILE`` for every file of a task config, in order."""
+    files = [config] if isinstance(config, str | Path) else list(config)
+    return [argument for file in files for argument in ("--config", str(file))]
+
+
+def describe_config(config: ConfigFiles) -> str:
+    """The files of a task config as one name for reports."""
+    return " + ".join(argument for argument in config_arguments(config)[1::2])
 
 
 def fit_and_test(cli: GalvisionCLI, seed: int) -> dict[str, float]:
@@ -68,7 +81,7 @@ def fit_and_test(cli: GalvisionCLI, seed: int) -> dict[str, float]:
 
 
 def resumable_run(
-    config: Path, run_dir: Path, steps: int | None, seed: int, extra: list[str]
+    config: ConfigFiles, run_dir: Path, steps: int | None, seed: int, extra: list[str]
 ) -> dict[str, float]:
     """Test metrics of one run, trained now or read back from an earlier identical run.
 

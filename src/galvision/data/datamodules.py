@@ -12,6 +12,7 @@ from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader, Dataset
 
 from galvision.data import keys
+from galvision.data.noise import band_noise
 from galvision.data.simulate import CLASS_NAMES, SurveyConfig, cached_survey
 from galvision.errors import ConfigError, DataError
 
@@ -83,8 +84,9 @@ class SurveyDataset(Dataset):
     Training samples draw a PSF from the bank at random every time; evaluation samples get a
     PSF fixed by their index, so a validation or test set never changes. ``clean`` replaces
     the survey's galaxies by other clean images (e.g. real galaxies) seen through its PSFs.
-    A morphology survey's samples carry their ``label``, and ``params`` holds the stored
-    parameters named by ``parameters``, in that order.
+    Every sample carries the noise of its ``bands`` (``sky_sigma``, ``gain``) for the
+    observation. A morphology survey's samples carry their ``label``, and ``params`` holds the
+    stored parameters named by ``parameters``, in that order.
     """
 
     def __init__(
@@ -92,11 +94,13 @@ class SurveyDataset(Dataset):
         path: Path,
         indices: np.ndarray,
         train: bool,
+        bands: Sequence[str],
         seed: int = 0,
         clean: np.ndarray | None = None,
         parameters: Sequence[str] = (),
     ) -> None:
         self.path = Path(path)
+        self.sky_sigma, self.gain = band_noise(bands)
         self.clean = clean
         self.indices = np.asarray(indices)
         self.train = train
@@ -132,6 +136,8 @@ class SurveyDataset(Dataset):
             keys.PSF: self.psf_bank[psf],
             keys.TARGET_PSF: self.target_psf,
             keys.PSF_FWHM: self.psf_fwhm[psf],
+            keys.SKY_SIGMA: self.sky_sigma,
+            keys.GAIN: self.gain,
             keys.INDEX: index,
         }
         if self.labels is not None:
@@ -185,6 +191,7 @@ class SurveyDataModule(GalaxyDataModule):
         self.save_hyperparameters()
         self.survey = survey or SurveyConfig()
         self.survey.validate()
+        band_noise(self.survey.bands, "data.survey.bands")
         if labels_per_class is not None and (
             labels_per_class < 1 or self.survey.catalogue != "morphology"
         ):
@@ -255,6 +262,7 @@ class SurveyDataModule(GalaxyDataModule):
                 path,
                 indices,
                 train=split == "train",
+                bands=self.survey.bands,
                 seed=self.survey.seed,
                 parameters=self.regression_parameters,
             )

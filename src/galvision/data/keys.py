@@ -1,5 +1,11 @@
 """Names of the entries of a batch dictionary, defined once for every task and datamodule."""
 
+from __future__ import annotations
+
+from typing import Any
+
+from galvision.errors import DataError
+
 IMAGE = "image"  # (B, C, H, W) model input in display space
 TARGET = "target"  # (B, C, H, W) what the model must output, display space
 CLEAN = "clean"  # (B, C, H, W) noise-free, PSF-free galaxy in linear flux (nanomaggies)
@@ -17,3 +23,12 @@ LABEL = "label"  # (B,) int64 class index; for lens fields 1 when the field hold
 BOXES = "boxes"  # list of B (n_i, 4) float32 boxes, xyxy pixel coordinates (x along width)
 PARAMS = "params"  # (B, P) stored simulation parameters chosen by the datamodule
 NAME = "name"  # list of source names (files, rows) for writers
+
+
+def require(batch: dict, key: str, who: str, remedy: str = "") -> Any:
+    """``batch[key]``, or a one-line DataError naming ``who`` needs it and how to provide it."""
+    if key not in batch:
+        present = ", ".join(sorted(batch)) or "nothing"
+        hint = f"; {remedy}" if remedy else ""
+        raise DataError(f"{who}: the batch has no {key!r} (it holds {present}){hint}")
+    return batch[key]

@@ -12,30 +12,11 @@ from torch.utils.data._utils.collate import default_collate
 
 from galvision.data import keys
 from galvision.data.datamodules import GalaxyDataModule, SurveyDataset, ordered_split
+from galvision.data.noise import band_noise
 from galvision.data.simulate import OBJECT_KINDS, LensFieldConfig, cached_lens_fields
-from galvision.errors import ConfigError, DataError
+from galvision.errors import ConfigError
 
 LENS = OBJECT_KINDS.index("lens")
-
-
-def check_boxes(boxes: np.ndarray | torch.Tensor, size: int, where: str) -> None:
-    """Raise a one-line DataError unless `boxes` are (n, 4) x0, y0, x1, y1 inside a size² image.
-
-    Args:
-        boxes: Pixel coordinates, x along the width; pixel i spans [i, i+1].
-        size: Side of the image in pixels.
-        where: The source of the boxes, named in the message (a file, a sample).
-    """
-    array = np.asarray(boxes.cpu() if isinstance(boxes, torch.Tensor) else boxes, dtype=float)
-    if array.ndim != 2 or array.shape[1] != 4:
-        raise DataError(f"{where}: boxes have shape {array.shape}, expected (n, 4) x0, y0, x1, y1")
-    for row, box in enumerate(array):
-        if not np.isfinite(box).all():
-            raise DataError(f"{where}: box {row} {box.tolist()} is not finite")
-        if box[2] <= box[0] or box[3] <= box[1]:
-            raise DataError(f"{where}: box {row} {box.tolist()} has non-positive width or height")
-        if box[0] < 0 or box[1] < 0 or box[2] > size or box[3] > size:
-            raise DataError(f"{where}: box {row} {box.tolist()} leaves the {size}x{size} image")
 
 
 def collate_fields(samples: list[dict]) -> dict:
@@ -50,8 +31,10 @@ def collate_fields(samples: list[dict]) -> dict:
 class LensFieldDataset(SurveyDataset):
     """Clean fields with an observing PSF, their label (1 if they hold a lens) and lens boxes."""
 
-    def __init__(self, path: Path, indices: np.ndarray, train: bool, seed: int = 0) -> None:
-        super().__init__(path, indices, train, seed)
+    def __init__(
+        self, path: Path, indices: np.ndarray, train: bool, bands: tuple[str, ...], seed: int = 0
+    ) -> None:
+        super().__init__(path, indices, train, bands, seed)
         with h5py.File(self.path, "r") as file:
             self.boxes = file["boxes"][...]
             self.box_count = file["box_count"][...]
@@ -67,9 +50,15 @@ class LensStampDataset(SurveyDataset):
     """Stamps centred on objects of the fields (rows of ``objects/``): label 1 for a lens."""
 
     def __init__(
-        self, path: Path, rows: np.ndarray, train: bool, seed: int = 0, stamp_size: int = 64
+        self,
+        path: Path,
+        rows: np.ndarray,
+        train: bool,
+        bands: tuple[str, ...],
+        seed: int = 0,
+        stamp_size: int = 64,
     ) -> None:
-        super().__init__(path, rows, train, seed)
+        super().__init__(path, rows, train, bands, seed)
         self.stamp_size = stamp_size
         with h5py.File(self.path, "r") as file:
             self.field = file["objects/field"][...]
@@ -115,6 +104,7 @@ class LensFieldDataModule(GalaxyDataModule):
         self.save_hyperparameters()
         self.fields = fields or LensFieldConfig()
         self.fields.validate()
+        band_noise(self.fields.bands, "data.fields.bands")
         ordered_split(self.fields.n_fields, val_size, test_size, "fields.n_fields")
         self.val_size = val_size
         self.test_size = test_size
@@ -149,7 +139,7 @@ class LensFieldDataModule(GalaxyDataModule):
         path = cached_lens_fields(self.fields, workers=self.simulation_workers)
         for split, indices in self.split_indices().items():
             self.datasets[split] = LensFieldDataset(
-                path, indices, train=split == "train", seed=self.fields.seed
+                path, indices, split == "train", self.fields.bands, self.fields.seed
             )
 
     def _loader(self, split: str, shuffle: bool = False) -> DataLoader:
@@ -212,6 +202,7 @@ class LensStampDataModule(LensFieldDataModule):
                 path,
                 np.flatnonzero(np.isin(field_of_object, fields)),
                 train=split == "train",
+                bands=self.fields.bands,
                 seed=self.fields.seed,
                 stamp_size=self.stamp_size,
             )

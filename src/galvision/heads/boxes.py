@@ -1,4 +1,4 @@
-"""Box geometry of centre-point detection: targets, decoding, dihedral transforms, matching.
+"""Box geometry of centre-point detection: targets, decoding, matching.
 
 Boxes are xyxy in pixels of the input image, ``x`` along the last (width) axis, with pixel
 ``i`` spanning ``[i, i + 1)``. Output cell ``j`` of a map at stride ``s`` covers input pixels
@@ -129,16 +129,6 @@ def decode(
             }
         )
     return detections
-
-
-def dihedral_boxes(boxes: torch.Tensor, k: int, size: int) -> torch.Tensor:
-    """Boxes (n, 4) of a ``size``-pixel square image under ``galvision.data.degrade.dihedral``."""
-    x0, y0, x1, y1 = boxes.unbind(-1)
-    for _ in range(k % 4):  # torch.rot90 over (H, W) sends pixel (x, y) to (y, size - 1 - x)
-        x0, y0, x1, y1 = y0, size - x1, y1, size - x0
-    if k >= 4:
-        x0, x1 = size - x1, size - x0
-    return torch.stack([x0, y0, x1, y1], dim=-1)
 
 
 def count_matches(

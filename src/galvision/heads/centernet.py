@@ -10,17 +10,15 @@ not need; pooling a full-resolution output instead would pay that cost and then 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from galvision.backbones.contract import DenseBackbone
+from galvision.errors import ConfigError
 from galvision.heads.boxes import gather_cells
-from galvision.heads.pixel_decoder import PixelDecoder
-
-if TYPE_CHECKING:
-    from galvision.backbones import Backbone
+from galvision.heads.pixel_decoder import PixelDecoder, decoder_widths
 
 PRIOR = 0.1  # initial heatmap probability, as in CenterNet and RetinaNet
 
@@ -39,33 +37,29 @@ class CenterNetHead(nn.Module):
     y position of the centre inside its cell.
 
     Args:
-        in_chans: bands of the input image.
-        embed_dim: width of the backbone's maps.
-        patch_size: stride of the backbone's maps; a power of two.
-        num_maps: how many backbone maps are concatenated at the coarsest level.
-        output_stride: stride of the outputs; a power of two below ``patch_size``.
+        backbone: the backbone whose maps it reads.
+        num_maps: backbone blocks (evenly spaced, ending at the last) fused at the coarsest level.
+        output_stride: stride of the outputs; a power of two below the patch size.
         head_width: channels of the hidden layer of each output branch.
     """
 
     def __init__(
         self,
-        in_chans: int,
-        embed_dim: int,
-        patch_size: int,
+        backbone: DenseBackbone,
         num_maps: int = 4,
         output_stride: int = 4,
         head_width: int = 64,
     ) -> None:
         super().__init__()
-        levels = round(math.log2(patch_size))
+        levels = round(math.log2(backbone.patch_size))
         if output_stride not in [2**i for i in range(levels)]:
-            raise ValueError(
+            raise ConfigError(
                 f"CenterNetHead: output_stride={output_stride} must be a power of two below "
-                f"patch_size={patch_size}"
+                f"the backbone's patch_size={backbone.patch_size}"
             )
-        channels = tuple(96 // 2**i for i in range(levels))
+        channels = decoder_widths(levels)
         self.features = PixelDecoder(
-            in_chans, 1, embed_dim, patch_size, num_maps, decoder_channels=channels, residual=False
+            backbone, 0, num_maps, out_chans=1, decoder_channels=channels, residual=False
         )
         kept = levels - round(math.log2(output_stride))
         del self.features.decoder.blocks[kept:]  # the U-Net decoder stops after its last block
@@ -75,15 +69,7 @@ class CenterNetHead(nn.Module):
         self.offset = _branch(channels[kept - 1], head_width, 2)
         nn.init.constant_(self.heatmap[-1].bias, -math.log((1 - PRIOR) / PRIOR))
         self.output_stride = output_stride
-
-    @classmethod
-    def for_backbone(
-        cls, backbone: Backbone, num_maps: int = 4, output_stride: int = 4
-    ) -> CenterNetHead:
-        """A head over ``num_maps`` maps of ``backbone`` at ``output_stride``."""
-        return cls(
-            backbone.in_chans, backbone.embed_dim, backbone.patch_size, num_maps, output_stride
-        )
+        self.map_indices = self.features.map_indices
 
     def forward(self, maps: list[torch.Tensor], image: torch.Tensor) -> dict[str, torch.Tensor]:
         """Heatmap logits, sizes and offsets from backbone ``maps`` and the input ``image``."""

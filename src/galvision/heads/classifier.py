@@ -7,27 +7,30 @@ from typing import Literal
 import torch
 from torch import nn
 
+from galvision.backbones.contract import PooledBackbone
 from galvision.errors import ConfigError
 
 
 class ClassifierHead(nn.Module):
     """Normalisation, dropout and linear layers: pooled features (B, D) -> ``logits`` (B, K).
 
-    ``norm`` is ``layer`` (LayerNorm, per image) or ``batch`` (BatchNorm without affine terms,
-    per feature over the batch: the MAE linear-probe recipe, which brings out features that
-    differ little between images). With ``num_outputs`` > 0 a second linear layer on the same
-    normalised features also gives ``regression`` (B, num_outputs).
+    Built for a backbone's ``embed_dim``. ``norm`` is ``layer`` (LayerNorm, per image) or
+    ``batch`` (BatchNorm without affine terms, per feature over the batch: the MAE
+    linear-probe recipe, which brings out features that differ little between images). With
+    ``num_outputs`` > 0 a second linear layer on the same normalised features also gives
+    ``regression`` (B, num_outputs).
     """
 
     def __init__(
         self,
-        embed_dim: int,
+        backbone: PooledBackbone,
         num_classes: int,
-        dropout: float = 0.0,
         num_outputs: int = 0,
+        dropout: float = 0.0,
         norm: Literal["layer", "batch"] = "layer",
     ) -> None:
         super().__init__()
+        embed_dim = backbone.embed_dim
         if norm not in ("layer", "batch"):
             raise ConfigError(f"classifier norm={norm!r} must be 'layer' or 'batch'")
         self.norm = (

@@ -7,16 +7,15 @@ from timm.layers import build_sincos2d_pos_embed
 from timm.models.vision_transformer import Block
 from torch import nn
 
+from galvision.backbones.contract import TokenBackbone, require_backbone
+from galvision.errors import ConfigError, DataError
+
 
 class MAEDecoder(nn.Module):
     """Pixels of every patch (B, N, p*p*C) from the encoder tokens of the visible ones (He 2022).
 
     Args:
-        embed_dim: width of the encoder tokens.
-        grid_size: patches along one side of the image.
-        patch_size: side of a patch in pixels.
-        out_chans: bands to predict.
-        num_prefix_tokens: class/register tokens in front of the encoder's patch tokens.
+        backbone: the encoder whose visible tokens it decodes (width, patch grid, bands).
         depth: transformer blocks.
         width: width of the decoder tokens.
         num_heads: attention heads per block.
@@ -25,22 +24,20 @@ class MAEDecoder(nn.Module):
 
     def __init__(
         self,
-        embed_dim: int,
-        grid_size: int,
-        patch_size: int,
-        out_chans: int,
-        num_prefix_tokens: int = 1,
+        backbone: TokenBackbone,
         depth: int = 4,
         width: int = 128,
         num_heads: int = 4,
         mlp_ratio: float = 4.0,
     ) -> None:
         super().__init__()
+        require_backbone(backbone, TokenBackbone, "MAEDecoder")
         if width % 4:
-            raise ValueError(f"MAEDecoder: width={width} must be a multiple of 4 (2-D sin-cos)")
-        self.num_prefix_tokens = num_prefix_tokens
+            raise ConfigError(f"MAEDecoder: width={width} must be a multiple of 4 (2-D sin-cos)")
+        grid_size, patch_size = backbone.grid_size, backbone.patch_size
+        self.num_prefix_tokens = backbone.num_prefix_tokens
         self.num_patches = grid_size**2
-        self.embed = nn.Linear(embed_dim, width)
+        self.embed = nn.Linear(backbone.embed_dim, width)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, width))
         # Fixed, not learned: the decoder must place tokens it never saw at a position.
         pos_embed = build_sincos2d_pos_embed([grid_size, grid_size], dim=width)
@@ -49,7 +46,7 @@ class MAEDecoder(nn.Module):
             *(Block(width, num_heads, mlp_ratio, qkv_bias=True) for _ in range(depth))
         )
         self.norm = nn.LayerNorm(width)
-        self.predict = nn.Linear(width, patch_size**2 * out_chans)
+        self.predict = nn.Linear(width, patch_size**2 * backbone.in_chans)
         # MAE's initialisation; PyTorch's default Linear init trains this decoder more slowly.
         for module in self.modules():
             if isinstance(module, nn.Linear):
@@ -62,7 +59,7 @@ class MAEDecoder(nn.Module):
         x = self.embed(tokens)
         prefix, kept = x[:, : self.num_prefix_tokens], x[:, self.num_prefix_tokens :]
         if kept.shape[1] != visible.shape[1]:
-            raise ValueError(
+            raise DataError(
                 f"MAEDecoder: {kept.shape[1]} patch tokens for {visible.shape[1]} visible indices"
             )
         grid = self.mask_token.expand(len(x), self.num_patches, -1)

@@ -11,54 +11,66 @@ deconvolution is about.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import torch
 from segmentation_models_pytorch.base.modules import Conv2dReLU
 from segmentation_models_pytorch.decoders.unet.decoder import UnetDecoder
 from torch import nn
 
-if TYPE_CHECKING:
-    from galvision.backbones import Backbone
+from galvision.backbones.contract import DenseBackbone, require_backbone
+from galvision.errors import ConfigError, DataError
 
 
 class PixelDecoder(nn.Module):
-    """Dense decoder returning an image of ``out_chans`` bands at the input resolution.
+    """Dense decoder returning an image at the input resolution from a backbone's maps.
+
+    Its channels follow the backbone: the stem has one level per halving up to the patch
+    stride (3 for patch 8, 4 for patch 16), each with its U-Net decoder block.
 
     Args:
-        in_chans: bands of the input image (also the skip at full resolution).
-        out_chans: bands of the output image.
-        embed_dim: width of the backbone's maps.
-        patch_size: stride of the backbone's maps; a power of two.
-        num_maps: how many backbone maps are concatenated at the coarsest level.
+        backbone: the backbone whose maps it decodes (``in_chans``, ``embed_dim``,
+            ``patch_size``, ``block_indices``).
         extra_channels: planes given to the stem beside the image (a mask, the PSF FWHM).
+        num_maps: backbone blocks (evenly spaced, ending at the last) fused at the coarsest level.
+        out_chans: bands of the output image; default the backbone's.
         stem_width: channels of the stem's first level, doubled per level up to 4×.
-        decoder_channels: channels of the U-Net decoder blocks, one per level.
+        decoder_channels: channels of the U-Net decoder blocks, one per level; default 96
+            halved per level (at least 16).
         residual: add the output to the input image (learn a correction).
     """
 
     def __init__(
         self,
-        in_chans: int,
-        out_chans: int,
-        embed_dim: int,
-        patch_size: int,
-        num_maps: int = 4,
+        backbone: DenseBackbone,
         extra_channels: int = 0,
+        num_maps: int = 4,
+        out_chans: int | None = None,
         stem_width: int = 24,
-        decoder_channels: tuple[int, ...] = (96, 48, 24),
+        decoder_channels: tuple[int, ...] | None = None,
         residual: bool = True,
     ) -> None:
         super().__init__()
-        levels = int(math.log2(patch_size))
-        if 2**levels != patch_size:
-            raise ValueError(f"PixelDecoder: patch_size={patch_size} is not a power of two")
-        widths = [stem_width * 2 ** min(level, 2) for level in range(levels)]
-        if len(decoder_channels) != levels:
-            raise ValueError(
-                f"PixelDecoder: {len(decoder_channels)} decoder_channels for {levels} levels "
-                f"(patch_size={patch_size})"
+        require_backbone(backbone, DenseBackbone, "PixelDecoder")
+        levels = round(math.log2(backbone.patch_size))
+        if 2**levels != backbone.patch_size:
+            raise ConfigError(
+                f"PixelDecoder: the backbone's patch_size={backbone.patch_size} is not a power "
+                "of two"
             )
+        if not 1 <= num_maps <= backbone.depth:
+            raise ConfigError(
+                f"PixelDecoder: num_maps={num_maps} must lie in [1, {backbone.depth}] (the "
+                "backbone's blocks)"
+            )
+        decoder_channels = tuple(decoder_channels or decoder_widths(levels))
+        if len(decoder_channels) != levels:
+            raise ConfigError(
+                f"PixelDecoder: {len(decoder_channels)} decoder_channels for {levels} levels "
+                f"(patch_size={backbone.patch_size})"
+            )
+        in_chans = backbone.in_chans
+        out_chans = out_chans or in_chans
+        widths = [stem_width * 2 ** min(level, 2) for level in range(levels)]
         stem_in = in_chans + extra_channels
         self.stem = nn.ModuleList(
             Conv2dReLU(
@@ -67,7 +79,7 @@ class PixelDecoder(nn.Module):
             for i in range(levels)
         )
         fused_width = 2 * widths[-1]
-        self.fuse = Conv2dReLU(embed_dim * num_maps, fused_width, 1)
+        self.fuse = Conv2dReLU(backbone.embed_dim * num_maps, fused_width, 1)
         self.decoder = UnetDecoder(
             encoder_channels=(stem_in, *widths, fused_width),
             decoder_channels=decoder_channels,
@@ -76,20 +88,7 @@ class PixelDecoder(nn.Module):
         self.output = nn.Conv2d(decoder_channels[-1], out_chans, 3, padding=1)
         self.residual = residual and in_chans == out_chans
         self.extra_channels = extra_channels
-
-    @classmethod
-    def for_backbone(
-        cls, backbone: Backbone, num_maps: int, extra_channels: int = 0
-    ) -> PixelDecoder:
-        """A decoder returning images with the backbone's bands from ``num_maps`` of its maps."""
-        return cls(
-            in_chans=backbone.in_chans,
-            out_chans=backbone.in_chans,
-            embed_dim=backbone.embed_dim,
-            patch_size=backbone.patch_size,
-            num_maps=num_maps,
-            extra_channels=extra_channels,
-        )
+        self.map_indices = backbone.block_indices(num_maps)
 
     def forward(
         self,
@@ -101,7 +100,10 @@ class PixelDecoder(nn.Module):
         x = image
         if self.extra_channels:
             if extra is None or extra.shape[1] != self.extra_channels:
-                raise ValueError(f"PixelDecoder: expected {self.extra_channels} extra planes")
+                got = "none" if extra is None else extra.shape[1]
+                raise DataError(
+                    f"PixelDecoder: expected {self.extra_channels} extra planes, got {got}"
+                )
             x = torch.cat([image, extra.to(image.dtype)], dim=1)
         pyramid = [x]
         for level in self.stem:
@@ -109,3 +111,8 @@ class PixelDecoder(nn.Module):
         pyramid.append(self.fuse(torch.cat(maps, dim=1)))
         out = self.output(self.decoder(pyramid))
         return out + image if self.residual else out
+
+
+def decoder_widths(levels: int) -> tuple[int, ...]:
+    """Default U-Net decoder channels for ``levels`` levels: 96 halved per level, at least 16."""
+    return tuple(max(96 // 2**i, 16) for i in range(levels))

@@ -1,4 +1,4 @@
-"""GalaxyTask: the template every galvision task follows (backbone + head + loss + metrics)."""
+"""GalaxyTask: the template every galvision task follows (network + loss + metrics + optimizer)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from timm.optim import param_groups_layer_decay, param_groups_weight_decay
 from torch import nn
 from torchmetrics import MetricCollection
 
-from galvision.backbones import Backbone
 from galvision.errors import ConfigError
 from galvision.optim import scales_groups_alike
+from galvision.transforms import BatchTransform, Observe, apply_transforms
 
 STAGES = ("train", "val", "test")
 
@@ -26,13 +26,19 @@ def default_optimizer(params: Any) -> torch.optim.Optimizer:
 
 
 class GalaxyTask(LightningModule, ABC):
-    """Shared backbone + one head, trained through one ``shared_step`` for every stage.
+    """A network (shared backbone + one head) trained through one ``shared_step`` for every stage.
 
-    Subclasses build their head, loss and metrics in ``__init__`` and implement
-    :meth:`compute` (forward pass and loss) and :meth:`update_metrics`.
+    Subclasses build ``self.network`` (a plain ``nn.Module`` from ``galvision.models``, holding
+    the backbone as ``network.backbone``), their loss and metrics in ``__init__``, and
+    implement :meth:`compute` (forward pass and loss), :meth:`update_metrics` and
+    :meth:`predict_batch`. Every step first puts its batch through ``transforms`` for its
+    stage (:meth:`prepare`, ``galvision.transforms``): the one place where data are observed,
+    masked and augmented.
 
     Args:
-        backbone: the shared foundation ViT.
+        backbone: the shared foundation backbone: a ``galvision.backbones.Backbone``, or any
+            module meeting the contract the task needs (``galvision.backbones.contract``).
+        transforms: batch transforms of this task; default :meth:`default_transforms`.
         optimizer: optimizer factory taking parameter groups (set from YAML).
         lr_scheduler: optional scheduler factory, stepped every optimisation step.
         layer_decay: timm layer-wise learning-rate decay of the backbone (e.g. 0.75);
@@ -40,11 +46,21 @@ class GalaxyTask(LightningModule, ABC):
         freeze_backbone: keep the backbone fixed (linear probing / head-only training).
     """
 
-    module_arguments: tuple[str, ...] = ("backbone", "optimizer", "lr_scheduler")
+    module_arguments: tuple[str, ...] = (
+        "backbone",
+        "head",
+        "transforms",
+        "optimizer",
+        "lr_scheduler",
+    )
+    network: nn.Module
+    # The metric and direction that choose the best checkpoint.
+    monitor: tuple[str, str] = ("val/loss", "min")
 
     def __init__(
         self,
-        backbone: Backbone,
+        backbone: nn.Module,
+        transforms: list[BatchTransform] | None = None,
         optimizer: OptimizerCallable = default_optimizer,
         lr_scheduler: LRSchedulerCallable | None = None,
         layer_decay: float | None = None,
@@ -56,12 +72,29 @@ class GalaxyTask(LightningModule, ABC):
         from_cli = _given_hyperparameters.get() is not None
         self.save_hyperparameters(ignore=None if from_cli else list(self.module_arguments))
         self._record_backbone_weights_inside()
-        self.backbone = backbone
+        self.transforms = self.default_transforms() if transforms is None else list(transforms)
         self.optimizer_factory = optimizer
         self.scheduler_factory = lr_scheduler
         self.metrics = nn.ModuleDict()
         if freeze_backbone:
-            self.backbone.requires_grad_(False)
+            backbone.requires_grad_(False)
+
+    @staticmethod
+    def default_transforms() -> list[BatchTransform]:
+        """Transforms when none are configured: the survey observation of clean galaxies."""
+        return [Observe()]
+
+    @property
+    def backbone(self) -> nn.Module:
+        """The shared backbone, held by the network."""
+        return self.network.backbone
+
+    def train(self, mode: bool = True) -> GalaxyTask:
+        """Switch modes, keeping a frozen backbone in eval mode (no dropout, fixed statistics)."""
+        super().train(mode)
+        if self.hparams.freeze_backbone:
+            self.backbone.eval()
+        return self
 
     def _record_backbone_weights_inside(self) -> None:
         """Have the checkpointed backbone config build the architecture without reading weights."""
@@ -83,9 +116,9 @@ class GalaxyTask(LightningModule, ABC):
     def update_metrics(self, metrics: MetricCollection, outputs: dict, batch: dict) -> None:
         """Update this stage's metrics from the outputs of :meth:`compute`."""
 
-    def prepare_batch(self, batch: dict, stage: str) -> dict:
-        """Make the model's inputs from a data batch on the device (degradations, masks)."""
-        return batch
+    def prepare(self, batch: dict, stage: str) -> dict:
+        """A data batch as this task trains or evaluates on it: through its transforms."""
+        return apply_transforms(self.transforms, batch, stage)
 
     # -- the template -----------------------------------------------------------------------
     def add_metrics(self, metrics: MetricCollection, stages: tuple[str, ...] = STAGES) -> None:
@@ -116,26 +149,22 @@ class GalaxyTask(LightningModule, ABC):
             self.log_dict(metrics, on_step=False, on_epoch=True, batch_size=batch_size)
         return outputs
 
-    def on_after_batch_transfer(self, batch: dict, dataloader_idx: int) -> dict:
-        """Run :meth:`prepare_batch` on the device, after the batch left the loader."""
-        return self.prepare_batch(batch, self._stage())
-
-    def _stage(self) -> str:
-        trainer = self._trainer
-        if trainer is None or trainer.training:
-            return "train"
-        if trainer.predicting:
-            return "predict"
-        return "test" if trainer.testing else "val"
-
+    # Each step prepares its batch, on the device, for its own stage.
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
-        return self.shared_step(batch, "train")["loss"]
+        return self.shared_step(self.prepare(batch, "train"), "train")["loss"]
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
-        self.shared_step(batch, "val")
+        self.shared_step(self.prepare(batch, "val"), "val")
 
     def test_step(self, batch: dict, batch_idx: int) -> None:
-        self.shared_step(batch, "test")
+        self.shared_step(self.prepare(batch, "test"), "test")
+
+    def predict_step(self, batch: dict, batch_idx: int) -> dict[str, Any]:
+        return self.predict_batch(self.prepare(batch, "predict"))
+
+    def predict_batch(self, batch: dict) -> dict[str, Any]:
+        """What a prediction writer saves of a prepared batch (restored images, classes, ...)."""
+        raise NotImplementedError(f"{type(self).__name__} does not predict")
 
     # -- data checks ------------------------------------------------------------------------
     def setup(self, stage: str) -> None:
@@ -159,16 +188,17 @@ class GalaxyTask(LightningModule, ABC):
         groups: list[dict] = []
         if not self.hparams.freeze_backbone:
             # timm ViTs list their position embeddings and tokens; CNNs have no such list.
-            skip = getattr(self.backbone.model, "no_weight_decay", set)()
+            model = getattr(self.backbone, "model", self.backbone)
+            skip = getattr(model, "no_weight_decay", set)()
             if self.hparams.layer_decay is not None:
                 groups = param_groups_layer_decay(
-                    self.backbone.model,
+                    model,
                     weight_decay=1.0,
                     no_weight_decay_list=skip,
                     layer_decay=self.hparams.layer_decay,
                 )
             else:
-                groups = param_groups_weight_decay(self.backbone.model, 1.0, skip)
+                groups = param_groups_weight_decay(model, 1.0, skip)
         backbone_ids = {id(p) for p in self.backbone.parameters()}
         rest = [p for p in self.parameters() if id(p) not in backbone_ids and p.requires_grad]
         groups.append({"params": rest})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import matplotlib.pyplot as plt
 import torch
@@ -19,18 +19,13 @@ from torchmetrics.classification import (
 )
 from torchmetrics.wrappers import ClasswiseWrapper
 
-from galvision.backbones import Backbone, ConvBackbone
 from galvision.data import keys
-from galvision.data.degrade import (
-    DIHEDRAL_ORDER,
-    Observation,
-    dihedral,
-    observe_batch,
-    random_dihedral,
-)
 from galvision.errors import ConfigError
 from galvision.heads import ClassifierHead
+from galvision.models.classifier import Classifier, PooledHeadFactory
 from galvision.tasks.base import GalaxyTask
+from galvision.transforms import BatchTransform, Observe, RandomDihedral
+from galvision.transforms.dihedral import DIHEDRAL_ORDER, dihedral
 
 
 def classification_metrics(num_classes: int) -> MetricCollection:
@@ -49,42 +44,36 @@ class ClassificationTask(GalaxyTask):
 
     Fine-tune everything (optionally with ``layer_decay``), train a linear probe with
     ``freeze_backbone: true``, or train few-shot through the datamodule's ``labels_per_class``.
-    Training images are turned by a random one of the 8 right-angle rotations and flips:
-    exact pixel permutations, so neither the noise nor the PSF is resampled by interpolation,
-    and the same group that ``tta`` averages over.
+    Training augmentation belongs to the data (``galvision.transforms.RandomDihedral``: the
+    same group of exact rotations and flips that ``tta`` averages over).
 
     Args:
         backbone: the shared foundation ViT, or a ``ConvBackbone`` CNN baseline.
         num_classes: number of classes; must match the datamodule's.
-        observation: how clean simulated galaxies are degraded on the device; batches that
-            already hold an observed ``image`` (real data) are used as they are.
-        dropout: dropout before the linear layer.
+        head: classification head factory, called as ``head(backbone, num_classes,
+            number of regressed parameters)``; default :class:`~galvision.heads.ClassifierHead`
+            (``init_args``: ``dropout``, ``norm: layer`` or ``batch``, the MAE probe recipe).
         label_smoothing: label smoothing of the training cross-entropy.
-        augment: random dihedral transforms of the training images.
         tta: at val/test/predict, average the softmax over the 8 dihedral transforms.
         regression_parameters: stored parameters also regressed; must equal the datamodule's
             ``regression_parameters`` (the order of the ``params`` columns).
         regression_weight: weight of the regression loss (MSE of targets standardised with
             the training set's mean and deviation, NaN entries ignored); 0 disables it.
-        feature_norm: normalisation of the pooled features before the linear layer: ``layer``
-            (per image) or ``batch`` (per feature over the batch, the MAE linear-probe recipe).
-        **kwargs: optimizer, lr_scheduler, layer_decay, freeze_backbone (see GalaxyTask).
+        **kwargs: transforms, optimizer, lr_scheduler, layer_decay, freeze_backbone (see
+            GalaxyTask).
     """
 
-    module_arguments = (*GalaxyTask.module_arguments, "observation")
+    monitor = ("val/f1_macro", "max")
 
     def __init__(
         self,
-        backbone: Backbone | ConvBackbone,
+        backbone: nn.Module,
         num_classes: int,
-        observation: Observation | None = None,
-        dropout: float = 0.0,
+        head: PooledHeadFactory = ClassifierHead,
         label_smoothing: float = 0.0,
-        augment: bool = True,
         tta: bool = False,
         regression_parameters: list[str] | None = None,
         regression_weight: float = 0.0,
-        feature_norm: Literal["layer", "batch"] = "layer",
         **kwargs: Any,
     ) -> None:
         super().__init__(backbone, **kwargs)
@@ -96,10 +85,7 @@ class ClassificationTask(GalaxyTask):
                 f"model.regression_weight={regression_weight} needs model.regression_parameters"
             )
         self.parameter_names = names
-        self.observation = observation or Observation()
-        self.head = ClassifierHead(
-            backbone.embed_dim, num_classes, dropout, len(names), norm=feature_norm
-        )
+        self.network = Classifier(backbone, head(backbone, num_classes, len(names)))
         if names:  # targets are standardised by training-set statistics kept in the checkpoint
             self.register_buffer("parameter_mean", torch.zeros(len(names)))
             self.register_buffer("parameter_std", torch.ones(len(names)))
@@ -124,6 +110,11 @@ class ClassificationTask(GalaxyTask):
         self.class_names = [str(label) for label in range(num_classes)]
 
     # -- data ---------------------------------------------------------------------------------
+    @staticmethod
+    def default_transforms() -> list[BatchTransform]:
+        """The survey observation, then random rotations and flips in training."""
+        return [Observe(), RandomDihedral()]
+
     def setup(self, stage: str) -> None:
         """Check bands, size and class count against the datamodule; take its class names."""
         super().setup(stage)
@@ -166,26 +157,15 @@ class ClassificationTask(GalaxyTask):
         if "class_names" in checkpoint:
             self.set_class_names(checkpoint["class_names"])
 
-    def prepare_batch(self, batch: dict, stage: str) -> dict:
-        """Observe simulated clean galaxies, then turn training images at random."""
-        batch = observe_batch(self.observation, batch, stage)
-        if keys.IMAGE not in batch:
-            raise KeyError(f"ClassificationTask: the batch needs {keys.IMAGE!r} or {keys.CLEAN!r}")
-        if stage == "train" and self.hparams.augment:
-            batch[keys.IMAGE] = random_dihedral(batch[keys.IMAGE])
-        return batch
-
-    def train(self, mode: bool = True) -> ClassificationTask:
-        """Switch modes, keeping a frozen backbone in eval mode (no dropout, fixed statistics)."""
-        super().train(mode)
-        if self.hparams.freeze_backbone:
-            self.backbone.eval()
-        return self
-
     # -- model --------------------------------------------------------------------------------
+    @property
+    def head(self) -> nn.Module:
+        """The classification head."""
+        return self.network.head
+
     def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
         """Head outputs of display-space images (B, C, H, W): ``logits``, maybe ``regression``."""
-        return self.head(self.backbone.forward_pooled(image))
+        return self.network(image)
 
     @property
     def uses_tta(self) -> bool:
@@ -208,10 +188,9 @@ class ClassificationTask(GalaxyTask):
     def compute(self, batch: dict) -> dict[str, Any]:
         """Cross-entropy (NLL of the averaged probabilities with TTA), plus any regression loss."""
         for key in (keys.LABEL, *([keys.PARAMS] if self.parameter_names else [])):
-            if key not in batch:
-                raise KeyError(f"ClassificationTask: the batch needs {key!r}")
+            keys.require(batch, key, "ClassificationTask")
         label = batch[keys.LABEL]
-        outputs = self.predict_outputs(batch[keys.IMAGE])
+        outputs = self.predict_outputs(keys.require(batch, keys.IMAGE, "ClassificationTask"))
         if self.uses_tta:
             loss = F.nll_loss(outputs["probabilities"].clamp_min(1e-12).log(), label)
         else:
@@ -274,7 +253,7 @@ class ClassificationTask(GalaxyTask):
         figure.savefig(folder / "confusion_matrix.png", dpi=100, bbox_inches="tight")
         plt.close(figure)
 
-    def predict_step(self, batch: dict, batch_idx: int) -> dict[str, Any]:
+    def predict_batch(self, batch: dict) -> dict[str, Any]:
         """Class probabilities, the most likely class, class names and regressed parameters."""
         outputs = self.predict_outputs(batch[keys.IMAGE])
         predictions = {

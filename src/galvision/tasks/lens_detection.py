@@ -10,15 +10,15 @@ from torchmetrics import Metric, MetricCollection
 from torchmetrics.classification import BinaryAUROC
 from torchmetrics.detection import MeanAveragePrecision
 
-from galvision.backbones import Backbone
 from galvision.data import keys
-from galvision.data.degrade import DIHEDRAL_ORDER, Observation, dihedral, observe_batch
-from galvision.data.lens_datamodule import check_boxes
+from galvision.data.boxes import check_boxes
 from galvision.errors import ConfigError, DataError
 from galvision.heads import CenterNetHead
-from galvision.heads.boxes import count_matches, decode, dihedral_boxes, encode_targets
+from galvision.heads.boxes import count_matches, encode_targets
 from galvision.heads.centernet import centre_l1_loss, heatmap_focal_loss
+from galvision.models.detector import CenterNetDetector, DetectionHeadFactory
 from galvision.tasks.base import GalaxyTask
+from galvision.transforms import BatchTransform, Observe, RandomDihedral
 
 EVALUATION_SCORES = (0.5, 0.9)  # score thresholds of the logged precision and recall
 DETECTION_KEYS = ("map", "map_50", "mar_10")  # scalars logged from MeanAveragePrecision
@@ -45,6 +45,11 @@ class DetectionPrecisionRecall(Metric):
         self.add_state("true_positives", zeros.clone(), dist_reduce_fx="sum")
         self.add_state("predicted", zeros.clone(), dist_reduce_fx="sum")
         self.add_state("actual", torch.zeros((), dtype=torch.long), dist_reduce_fx="sum")
+
+    @staticmethod
+    def default_transforms() -> list[BatchTransform]:
+        """The survey observation, then fields and boxes turned in training."""
+        return [Observe(), RandomDihedral()]
 
     def update(self, preds: list[dict], target: list[dict]) -> None:
         """Count matches of per-image predictions (boxes, scores) to truth (boxes)."""
@@ -81,16 +86,6 @@ def detection_metrics() -> MetricCollection:
     )
 
 
-def random_dihedral_boxes(
-    images: torch.Tensor, boxes: list[torch.Tensor]
-) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    """Each image (B, C, S, S) and its boxes under one of the 8 dihedral transforms, drawn."""
-    choice = torch.randint(DIHEDRAL_ORDER, (len(images),)).tolist()
-    size = images.shape[-1]
-    turned = torch.stack([dihedral(image, k) for image, k in zip(images, choice, strict=True)])
-    return turned, [dihedral_boxes(b, k, size) for b, k in zip(boxes, choice, strict=True)]
-
-
 class LensDetectionTask(GalaxyTask):
     """Strong-lens detection: a CenterNet head over the ViT's maps finds one box per lens.
 
@@ -100,48 +95,46 @@ class LensDetectionTask(GalaxyTask):
     lens/non-lens ``auroc`` of each field's score: its highest heatmap peak, which is its best
     box's score before any score threshold.
 
+    Batches hold the observed ``image`` and the truth ``boxes`` (for simulated fields, made
+    by ``galvision.transforms.Observe``; ``RandomDihedral`` turns fields and boxes together).
+
     Args:
         backbone: the shared foundation ViT.
-        observation: how clean simulated fields are degraded on the device; batches that
-            already hold an observed ``image`` (real data) are used as they are.
-        augment: random dihedral transforms of the training images and their boxes.
+        head: detection head factory, called as ``head(backbone)``; default
+            :class:`~galvision.heads.CenterNetHead` (``init_args``: ``num_maps``,
+            ``output_stride``, ``head_width``).
         score_threshold: lowest score of a returned box (low, so mAP sees the whole curve).
         max_detections: most boxes returned per field.
-        num_maps: backbone blocks (evenly spaced, ending at the last) fed to the head.
-        output_stride: stride of the heatmap in pixels.
         size_weight: weight of the size L1 loss (sizes are in heatmap cells).
         offset_weight: weight of the offset L1 loss.
-        **kwargs: optimizer, lr_scheduler, layer_decay, freeze_backbone (see GalaxyTask).
+        **kwargs: transforms, optimizer, lr_scheduler, layer_decay, freeze_backbone (see
+            GalaxyTask).
     """
 
-    module_arguments = (*GalaxyTask.module_arguments, "observation")
+    monitor = ("val/map_50", "max")
     loss_terms: tuple[str, ...] = LOSS_TERMS  # parts of the loss logged beside it
 
     def __init__(
         self,
-        backbone: Backbone,
-        observation: Observation | None = None,
-        augment: bool = True,
+        backbone: nn.Module,
+        head: DetectionHeadFactory = CenterNetHead,
         score_threshold: float = 0.05,
         max_detections: int = 10,
-        num_maps: int = 4,
-        output_stride: int = 4,
         size_weight: float = 0.1,
         offset_weight: float = 1.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(backbone, **kwargs)
-        self.observation = observation or Observation()
-        self.build_head()
+        self.network = self.build_network(backbone, head)
         self.add_metrics(MetricCollection({"auroc": BinaryAUROC()}), stages=("val", "test"))
         # MeanAveragePrecision returns a dict: computed and logged by name at each epoch end.
         self.detection = nn.ModuleDict({stage: detection_metrics() for stage in ("val", "test")})
 
-    def build_head(self) -> None:
-        """The CenterNet head over evenly spaced backbone blocks."""
-        num_maps = self.hparams.num_maps
-        self.map_indices = self.backbone.block_indices(num_maps)
-        self.head = CenterNetHead.for_backbone(self.backbone, num_maps, self.hparams.output_stride)
+    def build_network(self, backbone: nn.Module, head: DetectionHeadFactory) -> nn.Module:
+        """The detector: the backbone with the head built over it."""
+        return CenterNetDetector(
+            backbone, head(backbone), self.hparams.max_detections, self.hparams.score_threshold
+        )
 
     # -- data ---------------------------------------------------------------------------------
     def setup(self, stage: str) -> None:
@@ -155,53 +148,28 @@ class LensDetectionTask(GalaxyTask):
                 "object (lens) and labels fields lens / no lens"
             )
 
-    def prepare_batch(self, batch: dict, stage: str) -> dict:
-        """Observe simulated clean fields, then turn training images and boxes at random."""
-        batch = observe_batch(self.observation, batch, stage)
-        if keys.IMAGE not in batch:
-            raise KeyError(f"LensDetectionTask: the batch needs {keys.IMAGE!r} or {keys.CLEAN!r}")
-        if keys.BOXES in batch:
-            size, names = batch[keys.IMAGE].shape[-1], batch.get(keys.NAME)
-            for i, boxes in enumerate(batch[keys.BOXES]):
-                check_boxes(boxes, size, f"field {names[i] if names else i} of the batch")
-        if stage == "train" and self.hparams.augment:
-            image, boxes = random_dihedral_boxes(batch[keys.IMAGE], truth_boxes(batch))
-            batch = {**batch, keys.IMAGE: image, keys.BOXES: boxes}
-        return batch
-
     # -- model --------------------------------------------------------------------------------
-    def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Head outputs of display-space images (B, C, H, W): heatmap logits, size, offset."""
-        return self.head(self.backbone.forward_maps(image, self.map_indices), image)
+    def forward(self, image: torch.Tensor) -> dict[str, Any]:
+        """Network outputs of display-space images (B, C, H, W)."""
+        return self.network(image)
 
-    def decode(self, outputs: dict[str, torch.Tensor]) -> list[dict[str, torch.Tensor]]:
-        """Boxes, scores and labels per field from head outputs."""
-        return decode(
-            outputs["heatmap"].sigmoid(),
-            outputs["size"],
-            outputs["offset"],
-            self.head.output_stride,
-            self.hparams.max_detections,
-            self.hparams.score_threshold,
-        )
+    def decode(self, outputs: dict[str, Any]) -> list[dict[str, torch.Tensor]]:
+        """Boxes, scores and labels per field from network outputs."""
+        return self.network.decode(outputs)
 
-    @staticmethod
-    def field_scores(outputs: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Each field's lens score (B,): its highest heatmap peak, the best box's score."""
-        return outputs["heatmap"].detach().flatten(1).amax(1).sigmoid()
+    def field_scores(self, outputs: dict[str, Any]) -> torch.Tensor:
+        """Each field's lens score (B,): its best box's score."""
+        return self.network.field_scores(outputs)
 
     def detect(self, image: torch.Tensor) -> list[dict[str, torch.Tensor]]:
-        """Boxes (xyxy pixels), scores and labels of the lenses in display-space images.
-
-        Call it in eval mode: the head's batch normalisation then uses its running statistics.
-        """
+        """Boxes (xyxy pixels), scores and labels of the lenses in display-space images."""
         return self.decode(self(image))
 
     def compute(self, batch: dict) -> dict[str, Any]:
         """Head outputs, each field's score and the CenterNet loss against the batch's boxes."""
         outputs = self(checked_image(batch))
-        stride = self.head.output_stride
-        targets = encode_targets(truth_boxes(batch), outputs["heatmap"].shape[-2:], stride)
+        stride = self.network.head.output_stride
+        targets = encode_targets(checked_boxes(batch), outputs["heatmap"].shape[-2:], stride)
         losses = {
             "heatmap_loss": heatmap_focal_loss(outputs["heatmap"], targets.heatmap),
             "size_loss": centre_l1_loss(outputs["size"], targets.index, targets.size, targets.mask),
@@ -254,7 +222,7 @@ class LensDetectionTask(GalaxyTask):
     def on_test_epoch_end(self) -> None:
         self.log_detection("test")
 
-    def predict_step(self, batch: dict, batch_idx: int) -> dict[str, Any]:
+    def predict_batch(self, batch: dict) -> dict[str, Any]:
         """Boxes and scores per field, each field's score, the images, names and indices."""
         outputs = self(checked_image(batch))
         detections = self.decode(outputs)
@@ -269,9 +237,17 @@ class LensDetectionTask(GalaxyTask):
 
 
 def truth_boxes(batch: dict) -> list[torch.Tensor]:
-    if keys.BOXES not in batch:
-        raise KeyError(f"LensDetectionTask: the batch needs {keys.BOXES!r}")
-    return batch[keys.BOXES]
+    """The batch's truth boxes, one (n_i, 4) tensor per field."""
+    return keys.require(batch, keys.BOXES, "LensDetectionTask")
+
+
+def checked_boxes(batch: dict) -> list[torch.Tensor]:
+    """The batch's truth boxes, refused unless every box lies inside its field."""
+    boxes = truth_boxes(batch)
+    size, names = batch[keys.IMAGE].shape[-1], batch.get(keys.NAME)
+    for i, field_boxes in enumerate(boxes):
+        check_boxes(field_boxes, size, f"field {names[i] if names else i} of the batch")
+    return boxes
 
 
 def _field_labels(batch: dict) -> torch.Tensor:
@@ -284,7 +260,7 @@ def _field_labels(batch: dict) -> torch.Tensor:
 
 def checked_image(batch: dict) -> torch.Tensor:
     """The batch's IMAGE, refused when a field holds NaN or infinite pixels."""
-    image = batch[keys.IMAGE]
+    image = keys.require(batch, keys.IMAGE, "LensDetectionTask")
     bad = (~image.isfinite()).flatten(1).any(1)
     if bad.any():
         i = int(bad.nonzero()[0])

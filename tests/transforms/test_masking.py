@@ -3,8 +3,8 @@ import re
 import pytest
 import torch
 
-from galvision.data.masking import KINDS, MaskGenerator
 from galvision.errors import ConfigError
+from galvision.transforms.masking import KINDS, MaskGenerator
 
 
 def masks(kind: str, fraction=0.3, n: int = 32, size: int = 64, seed: int = 0, **kwargs):

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import torch
 
 from galvision.errors import ConfigError, DataError
+from galvision.transforms.base import sample_generator
 
 ARTEFACTS = ("trails", "columns", "saturation")
 KINDS = ("patches", "pixels", *ARTEFACTS)
@@ -91,10 +92,7 @@ class MaskGenerator:
     ) -> torch.Tensor:
         """Masks fixed by each image's dataset index, whatever the batch and device."""
         return torch.cat(
-            [
-                self(1, height, width, torch.Generator().manual_seed(self.seed * 1_000_003 + i))
-                for i in indices.tolist()
-            ]
+            [self(1, height, width, sample_generator(self.seed, i)) for i in indices.tolist()]
         ).to(device)
 
     def _make(
