@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import sys
 import warnings
-from argparse import ArgumentError
+from argparse import ArgumentError, RawDescriptionHelpFormatter
 from pathlib import Path
+from typing import Any
 
 import torch
-from jsonargparse import set_parsing_settings
+from jsonargparse import DefaultHelpFormatter, set_parsing_settings
 from lightning.pytorch.cli import LightningCLI
 
+from galvision import __version__
+from galvision.benchmark.command import BENCHMARKS
 from galvision.data.datamodules import GalaxyDataModule
 from galvision.errors import CheckpointError, GalvisionError
 from galvision.plugins import load_plugins
@@ -18,6 +21,7 @@ from galvision.tasks.base import GalaxyTask
 
 # Tasks own the on-device batch preparation; the datamodule's empty hook is not a conflict.
 warnings.filterwarnings("ignore", message=".*overridden `on_after_batch_transfer`.*")
+DESCRIPTION = "Train, evaluate and apply galvision tasks from YAML configs, or run a benchmark."
 CHECKPOINT_ALIASES = {"last", "best", "hpc", "registry"}
 _NOISE = (
     "Expected a <class 'NoneType'>",
@@ -27,6 +31,23 @@ _NOISE = (
     "Does not validate",
     "Problem with given class_path",
 )
+
+
+class HelpFormatter(RawDescriptionHelpFormatter, DefaultHelpFormatter):
+    """jsonargparse's help, with the description and epilog kept line by line."""
+
+
+def benchmark_epilog() -> str:
+    """The ``benchmark`` command and its sub-commands, as the main help lists them."""
+    width = max(map(len, BENCHMARKS))
+    lines = [f"  {name:<{width}}  {text}" for name, (_, text) in BENCHMARKS.items()]
+    return "\n".join(
+        [
+            "benchmark: measure models beside classical baselines on one test set",
+            "  (galvision benchmark <name> --help)",
+            *lines,
+        ]
+    )
 
 
 class GalvisionCLI(LightningCLI):
@@ -39,6 +60,10 @@ class GalvisionCLI(LightningCLI):
             subclass_mode_model=True,
             subclass_mode_data=True,
             parser_kwargs={
+                "prog": "galvision",
+                "description": DESCRIPTION,
+                "epilog": benchmark_epilog(),
+                "formatter_class": HelpFormatter,
                 "parser_mode": "omegaconf+",
                 "default_env": False,
                 "exit_on_error": False,
@@ -47,6 +72,18 @@ class GalvisionCLI(LightningCLI):
             auto_configure_optimizers=False,
             args=args,
             run=run,
+        )
+
+    def setup_parser(
+        self, add_subcommands: bool, main_kwargs: dict[str, Any], subparser_kwargs: dict[str, Any]
+    ) -> None:
+        """Lightning's parser with its sub-commands, plus ``--version``."""
+        super().setup_parser(add_subcommands, main_kwargs, subparser_kwargs)
+        self.parser.add_argument(
+            "--version",
+            action="version",
+            version=f"galvision {__version__}",
+            help="Print the galvision version and exit.",
         )
 
     def before_instantiate_classes(self) -> None:
@@ -92,7 +129,3 @@ def main(args: list[str] | None = None) -> None:
         if not _is_config_error(error):
             raise
         sys.exit(f"galvision: error: {summarize_config_error(error)}")
-
-
-if __name__ == "__main__":
-    main()
