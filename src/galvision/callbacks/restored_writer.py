@@ -20,6 +20,7 @@ from galvision.callbacks.writing import (
     as_numpy,
     atomic_path,
     prediction_field,
+    sample_names,
 )
 from galvision.data.intensity import to_flux
 from galvision.data.keys import HEADER, IMAGE, NAME, PSF_FWHM
@@ -137,7 +138,7 @@ class RestoredImageWriter(PredictionWriter):
         flux = to_flux(restored).astype(np.float32)
         fwhm = field(PSF_FWHM)
         fwhms = np.broadcast_to(as_numpy(np.nan if fwhm is None else fwhm), len(flux))
-        raw = field(NAME) or [f"rank{rank}-batch{index}-{i}" for i in range(len(flux))]
+        raw = sample_names(prediction, batch, len(flux), rank, index, "image")
         names = [unique_name(str(name), self._taken) for name in raw]
         headers = field(HEADER) or [""] * len(flux)
         self.output_dir.mkdir(parents=True, exist_ok=True)
