@@ -9,11 +9,13 @@ import numpy as np
 import pytest
 import torch
 from astropy.io import fits
+from astropy.wcs import WCS
 from PIL import Image
 
 from galvision.callbacks import DetectionWriter, RestoredImageWriter
 from galvision.data.intensity import to_flux
-from galvision.data.keys import IMAGE, NAME, PSF_FWHM
+from galvision.data.keys import HEADER, IMAGE, NAME, PSF_FWHM
+from galvision.data.observed import ObservedImagesDataModule
 from galvision.errors import ConfigError
 
 B, C, SIZE = 2, 3, 8
@@ -105,3 +107,55 @@ def test_hdf5_appends_batches_into_one_file_per_rank(tmp_path: Path) -> None:
 def test_unknown_writer_options_are_one_line(writer, option):
     with pytest.raises(ConfigError, match=rf"^{re.escape(option)} must be"):
         writer()
+
+
+def observed_batch(folder: Path, size: int = 32) -> dict:
+    """A predict batch read from one 3-band FITS file with a TAN WCS and an OBJECT card."""
+    folder.mkdir()
+    header = fits.Header(
+        {
+            "OBJECT": "NGC 4414",
+            "CTYPE1": "RA---TAN",
+            "CTYPE2": "DEC--TAN",
+            "CRVAL1": 186.6,
+            "CRVAL2": 31.2,
+            "CRPIX1": 16.5,
+            "CRPIX2": 12.0,
+            "CD1_1": -7.3e-5,
+            "CD1_2": 1e-6,
+            "CD2_1": 2e-6,
+            "CD2_2": 7.3e-5,
+            "RADESYS": "ICRS",
+        }
+    )
+    image = np.random.default_rng(0).normal(0, 0.01, (3, size, size)).astype(np.float32)
+    fits.PrimaryHDU(image, header).writeto(folder / "ngc4414.fits")
+    module = ObservedImagesDataModule(str(folder), psf_fwhm=1.2, size=size)
+    return next(iter(module.predict_dataloader()))
+
+
+def test_fits_keep_the_input_header_and_its_wcs(tmp_path: Path) -> None:
+    batch = observed_batch(tmp_path / "in")
+    source = WCS(fits.Header.fromstring(batch[HEADER][0]), naxis=2)
+    write(
+        RestoredImageWriter(str(tmp_path / "out"), preview=False), {"restored": batch[IMAGE]}, batch
+    )
+    with fits.open(tmp_path / "out" / "ngc4414_restored.fits") as hdus:
+        header = hdus[0].header
+        assert hdus[0].data.shape == (3, 32, 32)
+    assert (header["OBJECT"], header["BUNIT"]) == ("NGC 4414", "nanomaggy")
+    assert header["PSF_FWHM"] == pytest.approx(1.2)
+    restored = WCS(header, naxis=2)
+    pixels = np.array([[0.0, 0.0], [31.0, 5.0], [12.5, 30.0]])
+    np.testing.assert_allclose(restored.wcs_pix2world(pixels, 0), source.wcs_pix2world(pixels, 0))
+
+
+def test_resized_restorations_drop_the_wcs_and_say_so(tmp_path: Path) -> None:
+    batch = observed_batch(tmp_path / "in")
+    half = torch.nn.functional.avg_pool2d(batch[IMAGE], 2)
+    write(RestoredImageWriter(str(tmp_path / "out"), preview=False), {"restored": half}, batch)
+    header = fits.getheader(tmp_path / "out" / "ngc4414_restored.fits")
+    assert header["OBJECT"] == "NGC 4414" and header["NAXIS1"] == 16
+    assert not WCS(header).has_celestial
+    assert not [key for key in header if key.startswith(("CRPIX", "CRVAL", "CD", "CTYPE", "RADE"))]
+    assert "resampled from 32x32 to 16x16" in " ".join(header["HISTORY"])

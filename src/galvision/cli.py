@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import importlib
 import sys
-from argparse import ArgumentError
+from argparse import ArgumentError, RawDescriptionHelpFormatter
 from pathlib import Path
 from typing import Any
 
 import torch
-from jsonargparse import set_parsing_settings
+from jsonargparse import DefaultHelpFormatter, set_parsing_settings
 from lightning.pytorch.cli import LightningCLI
 
+from galvision import __version__
+from galvision.benchmark.command import BENCHMARKS
 from galvision.data.datamodules import GalaxyDataModule
 from galvision.errors import CheckpointError, GalvisionError
 from galvision.plugins import load_plugins
 from galvision.tasks.base import GalaxyTask
 
+DESCRIPTION = "Train, evaluate and apply galvision tasks from YAML configs, or run a benchmark."
 CHECKPOINT_ALIASES = {"last", "best", "hpc", "registry"}
 _NOISE = (
     "Expected a <class 'NoneType'>",
@@ -28,6 +31,23 @@ _NOISE = (
 )
 
 
+class HelpFormatter(RawDescriptionHelpFormatter, DefaultHelpFormatter):
+    """jsonargparse's help, with the description and epilog kept line by line."""
+
+
+def benchmark_epilog() -> str:
+    """The ``benchmark`` command and its sub-commands, as the main help lists them."""
+    width = max(map(len, BENCHMARKS))
+    lines = [f"  {name:<{width}}  {text}" for name, (_, text) in BENCHMARKS.items()]
+    return "\n".join(
+        [
+            "benchmark: measure models beside classical baselines on one test set",
+            "  (galvision benchmark <name> --help)",
+            *lines,
+        ]
+    )
+
+
 DEFAULTS = Path(__file__).with_name("defaults.yaml")  # the trainer base of every run
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
 MODEL_CHECKPOINT = "lightning.pytorch.callbacks.ModelCheckpoint"
@@ -36,8 +56,15 @@ MODEL_CHECKPOINT = "lightning.pytorch.callbacks.ModelCheckpoint"
 def parser_settings() -> dict:
     """LightningCLI parser arguments: omegaconf interpolation, the base config of every run."""
     common = {"parser_mode": "omegaconf+", "default_env": False, "exit_on_error": False}
+    main = {
+        **common,
+        "prog": "galvision",
+        "description": DESCRIPTION,
+        "epilog": benchmark_epilog(),
+        "formatter_class": HelpFormatter,
+    }
     with_base = {**common, "default_config_files": [str(DEFAULTS)]}
-    return {**common, **dict.fromkeys(SUBCOMMANDS, with_base)}
+    return {**main, **dict.fromkeys(SUBCOMMANDS, with_base)}
 
 
 def fill_checkpoint_monitor(config: Any) -> None:
@@ -76,6 +103,18 @@ class GalvisionCLI(LightningCLI):
             auto_configure_optimizers=False,
             args=args,
             run=run,
+        )
+
+    def setup_parser(
+        self, add_subcommands: bool, main_kwargs: dict[str, Any], subparser_kwargs: dict[str, Any]
+    ) -> None:
+        """Lightning's parser with its sub-commands, plus ``--version``."""
+        super().setup_parser(add_subcommands, main_kwargs, subparser_kwargs)
+        self.parser.add_argument(
+            "--version",
+            action="version",
+            version=f"galvision {__version__}",
+            help="Print the galvision version and exit.",
         )
 
     def before_instantiate_classes(self) -> None:
@@ -122,7 +161,3 @@ def main(args: list[str] | None = None) -> None:
         if not _is_config_error(error):
             raise
         sys.exit(f"galvision: error: {summarize_config_error(error)}")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,6 +1,7 @@
 """Lightning callbacks: prediction writers and figures."""
 
+from galvision.callbacks.classification_writer import ClassificationWriter
 from galvision.callbacks.detection_writer import DetectionWriter
 from galvision.callbacks.restored_writer import RestoredImageWriter
 
-__all__ = ["DetectionWriter", "RestoredImageWriter"]
+__all__ = ["ClassificationWriter", "DetectionWriter", "RestoredImageWriter"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 from typing import Any, Literal
@@ -17,8 +16,10 @@ from galvision.callbacks.writing import (
     as_numpy,
     atomic_path,
     prediction_field,
+    sample_names,
+    write_csv,
 )
-from galvision.data.keys import BOXES, IMAGE, INDEX, NAME
+from galvision.data.keys import BOXES, IMAGE
 from galvision.data.observed import unique_name
 from galvision.errors import ConfigError
 from galvision.plotting import display_rgb
@@ -104,12 +105,12 @@ class DetectionWriter(PredictionWriter):
         """Write the fields seen so far to ``detections-rank<rank>.{csv,json}``."""
         self.output_dir.mkdir(parents=True, exist_ok=True)
         stem = self.output_dir / f"detections-rank{rank}"
-        with atomic_path(stem.with_suffix(".csv")) as tmp, tmp.open("w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(COLUMNS)
-            for field in self._fields:
-                for box, score in zip(field["boxes"], field["scores"], strict=True):
-                    writer.writerow([field["name"], *(f"{v:.2f}" for v in box), f"{score:.4f}"])
+        rows = (
+            [field["name"], *(f"{v:.2f}" for v in box), f"{score:.4f}"]
+            for field in self._fields
+            for box, score in zip(field["boxes"], field["scores"], strict=True)
+        )
+        write_csv(stem.with_suffix(".csv"), COLUMNS, rows)
         with atomic_path(stem.with_suffix(".json")) as tmp:
             tmp.write_text(json.dumps(self._fields, indent=1))
 
@@ -122,13 +123,7 @@ class DetectionWriter(PredictionWriter):
         boxes = [as_numpy(b).reshape(-1, 4) for b in prediction["boxes"]]
         scores = [as_numpy(s).reshape(-1) for s in prediction["scores"]]
         field_scores = prediction.get("field_score")
-        indices = field(INDEX)
-        if field(NAME):
-            raw = [str(name) for name in field(NAME)]
-        elif indices is not None:
-            raw = [f"field{int(i)}" for i in indices]
-        else:
-            raw = [f"rank{rank}-batch{index}-{i}" for i in range(len(boxes))]
+        raw = sample_names(prediction, batch, len(boxes), rank, index, "field")
         names = [unique_name(name, self._taken) for name in raw]
         for i, name in enumerate(names):
             record = {

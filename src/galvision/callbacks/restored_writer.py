@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -19,18 +20,44 @@ from galvision.callbacks.writing import (
     as_numpy,
     atomic_path,
     prediction_field,
+    sample_names,
 )
 from galvision.data.intensity import to_flux
-from galvision.data.keys import IMAGE, NAME, PSF_FWHM
+from galvision.data.keys import HEADER, IMAGE, NAME, PSF_FWHM
 from galvision.data.observed import unique_name
 from galvision.errors import ConfigError
 from galvision.plotting import display_rgb
 
 RESTORED = "restored"
+# World coordinates (with an alternate-WCS letter) and SIP distortion terms.
+WCS_KEYWORD = re.compile(
+    r"^(WCSAXES|WCSNAME|CRPIX\d|CRVAL\d|CDELT\d|CTYPE\d|CUNIT\d|CROTA\d|CRDER\d|CSYER\d"
+    r"|CD\d_\d|PC\d_\d|PV\d_\d+|PS\d_\d+|LONPOLE|LATPOLE|RADESYS|RADECSYS|EQUINOX|EPOCH)[A-Z]?$"
+    r"|^(A|B|AP|BP)_(ORDER|DMAX|\d+_\d+)$"
+)
 
 
-def _write_fits(path: Path, flux: np.ndarray, psf_fwhm: float) -> None:
-    header = fits.Header()
+def restored_header(source: str, height: int, width: int) -> fits.Header:
+    """The input's FITS header (text) for its restoration, whose WCS holds only at the same size."""
+    header = fits.Header.fromstring(source) if source else fits.Header()
+    size = (header.get("NAXIS1"), header.get("NAXIS2"))
+    header.strip()  # the new data sets its own structure
+    for key in ("BLANK", "CHECKSUM", "DATASUM"):
+        header.remove(key, ignore_missing=True, remove_all=True)
+    if source and size != (width, height):
+        dropped = sorted({key for key in header if WCS_KEYWORD.match(key)})
+        for key in dropped:
+            header.remove(key, remove_all=True)
+        if dropped:
+            header.add_history(
+                f"galvision: WCS removed, image resampled from {size[0]}x{size[1]} to "
+                f"{width}x{height} pixels"
+            )
+    return header
+
+
+def _write_fits(path: Path, flux: np.ndarray, psf_fwhm: float, source_header: str) -> None:
+    header = restored_header(source_header, *flux.shape[-2:])
     header["BUNIT"] = ("nanomaggy", "linear flux per pixel")
     header["ORIGIN"] = "galvision"
     if np.isfinite(psf_fwhm):
@@ -57,8 +84,9 @@ class RestoredImageWriter(PredictionWriter):
     Args:
         output_dir: folder for ``<name>_restored.fits``, ``restored-rank<k>.h5`` and
             ``<name>_preview.png`` (input | restored).
-        format: ``fits`` (one file per image) or ``hdf5`` (datasets ``restored``, ``name``,
-            ``psf_fwhm`` in one file per rank, published when prediction ends).
+        format: ``fits`` (one file per image, keeping the input's FITS header and, when the size
+            is unchanged, its WCS) or ``hdf5`` (datasets ``restored``, ``name``, ``psf_fwhm`` in
+            one file per rank, published when prediction ends).
         preview: also write a PNG per image.
         write_interval: write after every batch or once at the end of the epoch.
     """
@@ -110,12 +138,13 @@ class RestoredImageWriter(PredictionWriter):
         flux = to_flux(restored).astype(np.float32)
         fwhm = field(PSF_FWHM)
         fwhms = np.broadcast_to(as_numpy(np.nan if fwhm is None else fwhm), len(flux))
-        raw = field(NAME) or [f"rank{rank}-batch{index}-{i}" for i in range(len(flux))]
+        raw = sample_names(prediction, batch, len(flux), rank, index, "image")
         names = [unique_name(str(name), self._taken) for name in raw]
+        headers = field(HEADER) or [""] * len(flux)
         self.output_dir.mkdir(parents=True, exist_ok=True)
         if self.format == "fits":
-            for name, image, image_fwhm in zip(names, flux, fwhms, strict=True):
-                _write_fits(self.output_dir / f"{name}_restored.fits", image, image_fwhm)
+            for name, image, image_fwhm, header in zip(names, flux, fwhms, headers, strict=True):
+                _write_fits(self.output_dir / f"{name}_restored.fits", image, image_fwhm, header)
         else:
             self._append_hdf5(self.hdf5_path(rank), flux, names, fwhms)
         if self.preview:

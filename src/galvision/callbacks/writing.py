@@ -1,10 +1,11 @@
-"""What every galvision prediction writer shares: atomic files and batch-or-epoch dispatch."""
+"""What every galvision prediction writer shares: atomic files, names, batch-or-epoch dispatch."""
 
 from __future__ import annotations
 
+import csv
 import os
 from abc import abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -14,6 +15,7 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import BasePredictionWriter
 
+from galvision.data.keys import INDEX, NAME
 from galvision.errors import ConfigError
 
 PREVIEW_SIZE = 256  # pixels per panel side, so 64-pixel stamps are not thumbnails
@@ -42,6 +44,27 @@ def prediction_field(prediction: dict[str, Any], batch: Any, key: str) -> Any:
     if prediction.get(key) is not None:
         return prediction[key]
     return batch.get(key) if isinstance(batch, dict) else None
+
+
+def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Write a CSV table atomically: readers see the old file or the whole new one."""
+    with atomic_path(path) as tmp, tmp.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        writer.writerows(rows)
+
+
+def sample_names(
+    prediction: dict[str, Any], batch: Any, count: int, rank: int, index: int, prefix: str
+) -> list[str]:
+    """Given names, else ``<prefix><dataset index>``, else ``rank<k>-batch<i>-<j>``."""
+    names = prediction_field(prediction, batch, NAME)
+    if names:
+        return [str(name) for name in names]
+    indices = prediction_field(prediction, batch, INDEX)
+    if indices is not None:
+        return [f"{prefix}{int(i)}" for i in indices]
+    return [f"rank{rank}-batch{index}-{i}" for i in range(count)]
 
 
 class PredictionWriter(BasePredictionWriter):

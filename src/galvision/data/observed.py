@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from galvision.data.datamodules import GalaxyDataModule
 from galvision.data.intensity import to_display, to_flux
-from galvision.data.keys import IMAGE, INDEX, NAME, PSF_FWHM
+from galvision.data.keys import HEADER, IMAGE, INDEX, NAME, PSF_FWHM
 from galvision.data.pictures import decode_picture
 from galvision.errors import ConfigError, DataError
 
@@ -37,12 +37,13 @@ HDF5_FWHM_ATTR = "psf_fwhm"
 
 @dataclass(frozen=True)
 class ObservedImage:
-    """One observed image: (C, H, W) float32 flux in nanomaggies, its PSF FWHM and its name."""
+    """One observed image: (C, H, W) float32 flux in nanomaggies, its PSF FWHM, name and header."""
 
     flux: np.ndarray
     psf_fwhm: float | None
     name: str
     source: str  # file, or file[row] for HDF5 stacks, to name the culprit in errors
+    header: str = ""  # the FITS header of the image HDU as text, so outputs keep WCS and keywords
 
 
 def _suffix(path: Path) -> str:
@@ -79,7 +80,8 @@ def _read_fits(path: Path, flux_scale: float) -> Iterator[ObservedImage]:
         headers = (hdu.header, hdus[0].header)
         values = (header.get(key) for key in FWHM_KEYWORDS for header in headers)
         fwhm = next((f for f in map(_fwhm, values) if f is not None), None)
-    yield ObservedImage(flux, fwhm, _stem(path), str(path))
+        header = hdu.header.tostring()
+    yield ObservedImage(flux, fwhm, _stem(path), str(path), header)
 
 
 def _read_picture(path: Path) -> Iterator[ObservedImage]:
@@ -181,6 +183,7 @@ class ObservedImagesDataset(Dataset):
         self.images: list[np.ndarray] = []
         self.psf_fwhms: list[float] = []
         self.names: list[str] = []
+        self.headers: list[str] = []
         taken: set[str] = set()
         for file in observed_files(Path(path)):
             for image in iter_observed(file, flux_scale):
@@ -194,6 +197,7 @@ class ObservedImagesDataset(Dataset):
                 self.images.append(to_display(image.flux).astype(np.float32))
                 self.psf_fwhms.append(float(fwhm))
                 self.names.append(unique_name(image.name, taken))
+                self.headers.append(image.header)
         if not self.images:
             raise DataError(f"{path}: holds no images")
 
@@ -205,6 +209,7 @@ class ObservedImagesDataset(Dataset):
             IMAGE: torch.from_numpy(self.images[index]),
             PSF_FWHM: torch.tensor(self.psf_fwhms[index], dtype=torch.float32),
             NAME: self.names[index],
+            HEADER: self.headers[index],
             INDEX: index,
         }
 
@@ -239,5 +244,5 @@ class ObservedImagesDataModule(GalaxyDataModule):
         return self.size
 
     def predict_dataloader(self) -> DataLoader:
-        """Batches in file order, names kept as a list of str."""
+        """Batches in file order, names and FITS headers kept as lists of str."""
         return self._loader("predict")

@@ -93,5 +93,6 @@ class DeconvolutionTask(GalaxyTask):
             "restored": self.restore(batch).clamp(0, DATA_RANGE),
             keys.IMAGE: batch[keys.IMAGE],
             keys.NAME: batch.get(keys.NAME),
+            keys.HEADER: batch.get(keys.HEADER),
             keys.PSF_FWHM: batch.get(keys.PSF_FWHM),
         }

@@ -105,4 +105,5 @@ class ReconstructionTask(GalaxyTask):
             keys.IMAGE: image,
             keys.MASK: mask,
             keys.NAME: batch.get(keys.NAME),
+            keys.HEADER: batch.get(keys.HEADER),
         }

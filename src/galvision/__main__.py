@@ -1,0 +1,5 @@
+"""``python -m galvision``: the ``galvision`` command."""
+
+from galvision.cli import main
+
+main()
