@@ -33,7 +33,9 @@ def test_checkpoint_reloads_after_the_starting_weights_are_gone(tmp_path, tiny_b
     ckpt = root / "checkpoints" / "last.ckpt"
     saved = torch.load(ckpt, map_location="cpu", weights_only=False)["state_dict"]
     # Training started from the file: two small steps left the position embedding near 0.5.
-    assert torch.allclose(saved["backbone.model.pos_embed"], start.model.pos_embed, atol=1e-2)
+    assert torch.allclose(
+        saved["network.backbone.model.pos_embed"], start.model.pos_embed, atol=1e-2
+    )
     for task in (
         DeconvolutionTask.load_from_checkpoint(ckpt, map_location="cpu"),
         load_checkpoint_task(ckpt, GalaxyTask),

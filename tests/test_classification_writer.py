@@ -9,10 +9,9 @@ import torch
 from galvision.callbacks import ClassificationWriter
 from galvision.cli import main
 from galvision.data.keys import INDEX, NAME
-from helpers.training import csv_rows
+from helpers.training import config_args, csv_rows
 
 CLASSES = ["elliptical", "spiral", "merger"]
-CONF = str(Path(__file__).parent / "conf" / "classify.yaml")
 
 
 def prediction(probabilities: list[list[float]], names: list[str] | None, **extra) -> dict:
@@ -88,7 +87,7 @@ def test_epoch_interval_writes_every_batch_without_parameters(tmp_path: Path) ->
 
 
 def test_predict_writes_the_test_galaxies_of_a_trained_classifier(tmp_path: Path) -> None:
-    base = ["--config", CONF, "--trainer.max_steps", "2"]
+    base = [*config_args("classify"), "--trainer.max_steps", "2"]
     main(["fit", *base, "--trainer.default_root_dir", str(tmp_path / "fit")])
     main(
         [

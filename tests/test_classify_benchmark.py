@@ -1,13 +1,7 @@
 """`galvision benchmark classify` on the tiny classification config and a tiny GZ1-layout file."""
 
-import io
-from pathlib import Path
-
-import h5py
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from galvision.backbones import ConvBackbone
 from galvision.benchmark.classification import (
@@ -19,26 +13,8 @@ from galvision.benchmark.classification import (
 from galvision.cli import main
 from galvision.data.simulate import CLASS_NAMES
 from galvision.errors import ConfigError, DataError
+from helpers.catalogues import write_gz1
 from helpers.training import csv_rows, task_config
-
-GZ1_CLASSES = ["elliptical", "spiral_cw", "spiral_acw", "edge_on", "dont_know", "merger"]
-
-
-def write_gz1(path: Path, per_class: int = 8, side: int = 40) -> Path:
-    """A GZ1-layout file: JPEG bytes, objid and labels with their names, random pictures."""
-    rng = np.random.default_rng(0)
-    labels = np.repeat(np.arange(len(GZ1_CLASSES)), per_class).astype(np.int8)
-    with h5py.File(path, "w") as file:
-        data = file.create_dataset("jpeg", (len(labels),), dtype=h5py.vlen_dtype(np.uint8))
-        for row in range(len(labels)):
-            picture = rng.integers(0, 255, (side, side, 3), dtype=np.uint8)
-            buffer = io.BytesIO()
-            Image.fromarray(picture).save(buffer, format="JPEG")
-            data[row] = np.frombuffer(buffer.getvalue(), dtype=np.uint8)
-        file["label"] = labels
-        file["objid"] = np.arange(len(labels), dtype=np.int64) + 1000
-        file.attrs["label_names"] = GZ1_CLASSES
-    return path
 
 
 def test_conv_backbone_pools_one_embedding_and_checks_its_input():
@@ -114,7 +90,7 @@ def test_benchmark_writes_both_tables_and_the_learning_curve(tiny_mae, tmp_path,
     probe = torch.load(out / "classify" / "mae-probe-all" / "checkpoints" / "last.ckpt",
                        weights_only=False)["state_dict"]  # fmt: skip
     mae = torch.load(tiny_mae, weights_only=False)["state_dict"]
-    key = "backbone.model.blocks.0.attn.qkv.weight"
+    key = "network.backbone.model.blocks.0.attn.qkv.weight"
     torch.testing.assert_close(probe[key], mae[key])
     # A second call reuses every finished run instead of training again.
     stamps = {p: p.stat().st_mtime for p in out.glob("classify/*/result.json")}

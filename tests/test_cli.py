@@ -1,6 +1,7 @@
 """The galvision command on a tiny config: fit, test, predict, resume and bad input."""
 
 import csv
+import math
 from pathlib import Path
 
 import numpy as np
@@ -9,20 +10,12 @@ import torch
 from astropy.io import fits
 
 from galvision.cli import main
-from helpers.training import config_args, predict_folder, write_observed_fits
+from helpers.training import config_args, logged, predict_folder, write_observed_fits
 
 
 def fit(root: Path, *extra: str) -> Path:
     main(["fit", *config_args("deconv"), "--trainer.default_root_dir", str(root), *extra])
     return root / "checkpoints" / "last.ckpt"
-
-
-def logged(root: Path, key: str) -> list[float]:
-    values = []
-    for path in sorted(root.glob("logs/version_*/metrics.csv")):
-        with path.open() as handle:
-            values += [float(r[key]) for r in csv.DictReader(handle) if r.get(key)]
-    return values
 
 
 @pytest.fixture
@@ -49,8 +42,9 @@ def test_test_reports_image_metrics(trained, tmp_path):
             str(trained / "checkpoints" / "last.ckpt"),
         ]
     )
-    assert 0 < logged(tmp_path, "test/ssim")[0] <= 1
-    assert logged(tmp_path, "test/psnr")[0] > 10
+    mse, psnr = logged(tmp_path, "test/mse")[0], logged(tmp_path, "test/psnr")[0]
+    assert psnr == pytest.approx(-10 * math.log10(mse), abs=1e-3)  # data range 1
+    assert logged(tmp_path, "test/ssim")
 
 
 def predict(trained: Path, out: Path, folder: Path) -> None:

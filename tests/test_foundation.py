@@ -22,7 +22,9 @@ def pretrained(tiny_mae: Path) -> Path:
 def backbone_state(ckpt: Path) -> dict[str, torch.Tensor]:
     state = torch.load(ckpt, map_location="cpu", weights_only=False)["state_dict"]
     return {
-        k.removeprefix("backbone.model."): v for k, v in state.items() if k.startswith("backbone.")
+        k.removeprefix("network.backbone.model."): v
+        for k, v in state.items()
+        if k.startswith("network.backbone.")
     }
 
 

@@ -5,10 +5,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+from torchmetrics.functional.classification import binary_auroc
 
 from galvision.cli import main
-from helpers.training import config_args, csv_rows, fit_tiny
-from test_cli import logged
+from galvision.data.lens_datamodule import LensFieldDataModule
+from galvision.data.simulate import LensFieldConfig
+from helpers.training import config_args, csv_rows, fit_tiny, logged
+
+# The fields of tests/conf/lens.yaml.
+TINY_FIELDS = {"n_fields": 12, "seed": 0, "field_size": 64, "max_galaxies": 3, "n_psfs": 4}
+TINY_FIELDS |= {"psf_size": 15}
 
 
 @pytest.fixture(scope="module")
@@ -38,10 +45,18 @@ def test_fit_logs_box_metrics_and_checkpoints(lens_run: Path) -> None:
         assert values and all(np.isfinite(values)), name
 
 
-def test_test_reports_map_and_auroc(lens_run: Path, tmp_path: Path) -> None:
-    run("test", lens_run, tmp_path)
-    assert 0 <= logged(tmp_path, "test/map_50")[0] <= 1
-    assert 0 <= logged(tmp_path, "test/auroc")[0] <= 1
+def test_test_auroc_is_that_of_the_predicted_field_scores(lens_run: Path, tmp_path: Path) -> None:
+    run("test", lens_run, tmp_path / "test")
+    run("predict", lens_run, tmp_path / "predict")
+    fields = json.loads((tmp_path / "predict" / "detections" / "detections-rank0.json").read_text())
+    data = LensFieldDataModule(LensFieldConfig(**TINY_FIELDS), val_size=4, test_size=4)
+    data.setup("test")
+    test = data.datasets["test"]
+    has_lens = torch.tensor([int(test.box_count[i] > 0) for i in test.indices])
+    scores = torch.tensor([field["field_score"] for field in fields])
+    expected = float(binary_auroc(scores, has_lens))
+    assert logged(tmp_path / "test", "test/auroc")[0] == pytest.approx(expected, abs=1e-3)
+    assert np.isfinite(logged(tmp_path / "test", "test/map_50")[0])
 
 
 def test_predict_writes_tables_and_pictures(lens_run: Path, tmp_path: Path) -> None:
@@ -52,4 +67,4 @@ def test_predict_writes_tables_and_pictures(lens_run: Path, tmp_path: Path) -> N
     rows = csv_rows(folder / "detections-rank0.csv")
     assert sum(len(f["boxes"]) for f in fields) == len(rows)
     assert all(float(r["score"]) >= 0.05 for r in rows)
-    assert len(list(folder.glob("*_detections.png"))) == 3
+    assert len(list(folder.glob("*_detections.png"))) == 4

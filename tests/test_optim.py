@@ -6,9 +6,11 @@ import pytest
 import torch
 
 from galvision.backbones import Backbone
+from galvision.cli import GalvisionCLI
 from galvision.errors import ConfigError
 from galvision.optim import WarmupCosineLR
 from galvision.tasks import ClassificationTask
+from helpers.training import config_args
 
 PEAK = 1e-3
 
@@ -84,3 +86,19 @@ def test_one_cycle_with_layer_decay_is_refused(tiny_backbone_kwargs):
 def test_bad_schedule_values_are_one_line(kwargs, option):
     with pytest.raises(ConfigError, match=rf"^WarmupCosineLR\.{option} must be"):
         WarmupCosineLR(one_group(), **kwargs)
+
+
+def test_the_shipped_classification_schedule_keeps_layer_decay():
+    cli = GalvisionCLI(
+        args=[*config_args("classify"), "--model.init_args.layer_decay", "0.75"], run=False
+    )
+    configured = cli.model.configure_optimizers()
+    optimizer = configured["optimizer"]
+    scheduler = configured["lr_scheduler"]["scheduler"]
+    peaks = torch.tensor([group["initial_lr"] for group in optimizer.param_groups])
+    assert len(set(peaks.tolist())) >= 3  # the blocks of the 2-block backbone, embeddings, head
+    for _ in range(3):
+        optimizer.step()
+        scheduler.step()
+        rates = torch.tensor([group["lr"] for group in optimizer.param_groups])
+        torch.testing.assert_close(rates / rates.max(), peaks / peaks.max())

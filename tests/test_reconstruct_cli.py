@@ -13,6 +13,7 @@ from galvision.benchmark.reconstruction import (
     pretrained_reconstruction,
 )
 from galvision.cli import main
+from galvision.transforms import MaskGenerator
 from helpers.training import csv_rows, fit_tiny, predict_folder, write_observed_fits
 
 METHODS = [
@@ -109,6 +110,15 @@ def test_predict_fills_masks_of_real_images(run, tmp_path):
     out = tmp_path / "out"
     ckpt = run / "checkpoints" / "last.ckpt"
     predict_folder("reconstruct", ckpt, out, folder, "--data.psf_fwhm", "1.2")
-    restored = [fits.getdata(out / "restored" / f"galaxy{i}_restored.fits") for i in range(2)]
-    assert all(r.shape == (3, 32, 32) and np.isfinite(r).all() for r in restored)
+    # The masks of tests/conf/reconstruct.yaml, fixed by each image's index.
+    kinds = dict.fromkeys(("patches", "pixels", "trails", "columns", "saturation"), 1.0)
+    masks = MaskGenerator(kinds, (0.1, 0.6)).for_indices(torch.arange(2), 32, 32, "cpu")
+    for i in range(2):
+        observed = fits.getdata(folder / f"galaxy{i}.fits")
+        restored = fits.getdata(out / "restored" / f"galaxy{i}_restored.fits")
+        hidden = masks[i].bool().expand(3, -1, -1).numpy()
+        assert restored.shape == observed.shape and hidden.any() and (~hidden).any()
+        # Visible pixels come back as they were; hidden ones are the model's guesses.
+        np.testing.assert_allclose(restored[~hidden], observed[~hidden], rtol=1e-4, atol=1e-6)
+        assert np.abs(restored[hidden] - observed[hidden]).mean() > 1e-4
     assert (out / "restored" / "galaxy0_preview.png").is_file()

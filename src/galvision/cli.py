@@ -53,8 +53,12 @@ SUBCOMMANDS = ("fit", "validate", "test", "predict")
 MODEL_CHECKPOINT = "lightning.pytorch.callbacks.ModelCheckpoint"
 
 
-def parser_settings() -> dict:
-    """LightningCLI parser arguments: omegaconf interpolation, the base config of every run."""
+def parser_settings(subcommands: bool = True) -> dict:
+    """LightningCLI parser arguments: omegaconf interpolation, the base config of every run.
+
+    With ``subcommands`` (the command line) each of fit/validate/test/predict starts from the
+    base; without (a run configured in Python) the one parser does.
+    """
     common = {"parser_mode": "omegaconf+", "default_env": False, "exit_on_error": False}
     main = {
         **common,
@@ -63,12 +67,17 @@ def parser_settings() -> dict:
         "epilog": benchmark_epilog(),
         "formatter_class": HelpFormatter,
     }
-    with_base = {**common, "default_config_files": [str(DEFAULTS)]}
-    return {**main, **dict.fromkeys(SUBCOMMANDS, with_base)}
+    base = {"default_config_files": [str(DEFAULTS)]}
+    if not subcommands:
+        return {**main, **base}
+    return {**main, **{name: {**common, **base} for name in SUBCOMMANDS}}
 
 
 def fill_checkpoint_monitor(config: Any) -> None:
-    """Give ModelCheckpoint callbacks without a ``monitor`` the configured task's metric."""
+    """Give ModelCheckpoints with neither ``monitor`` nor ``filename`` the task's metric.
+
+    One with a fixed file name (``last``) keeps the latest weights instead.
+    """
     class_path = config.get("model", {}).get("class_path") if hasattr(config, "get") else None
     if not class_path:
         return
@@ -78,11 +87,10 @@ def fill_checkpoint_monitor(config: Any) -> None:
         settings = callback.get("init_args")
         if callback.get("class_path") != MODEL_CHECKPOINT or settings is None or metric is None:
             continue
-        if settings.get("monitor") is None:
+        if settings.get("monitor") is None and settings.get("filename") is None:
             settings.monitor, settings.mode = metric, mode
-            if settings.get("filename") is None:
-                short = metric.rpartition("/")[2]
-                settings.filename = f"step{{step}}-{short}{{{metric}:.4f}}"
+            short = metric.rpartition("/")[2]
+            settings.filename = f"step{{step}}-{short}{{{metric}:.4f}}"
 
 
 class GalvisionCLI(LightningCLI):
@@ -98,7 +106,7 @@ class GalvisionCLI(LightningCLI):
             GalaxyDataModule,
             subclass_mode_model=True,
             subclass_mode_data=True,
-            parser_kwargs=parser_settings(),
+            parser_kwargs=parser_settings(subcommands=run),
             save_config_kwargs={"overwrite": True},
             auto_configure_optimizers=False,
             args=args,

@@ -15,11 +15,8 @@ from lightning.pytorch import Trainer
 
 from galvision.backbones import Backbone
 from galvision.data import keys
-from galvision.data.lens_datamodule import (
-    LensFieldDataModule,
-    LensStampDataModule,
-    check_boxes,
-)
+from galvision.data.boxes import check_boxes
+from galvision.data.lens_datamodule import LensFieldDataModule, LensStampDataModule
 from galvision.data.simulate import (
     OBJECT_KINDS,
     LensFieldConfig,

@@ -81,3 +81,12 @@ def fit_tiny(tmp_path_factory: pytest.TempPathFactory, task: str, name: str) -> 
         patch.setenv("GALVISION_CACHE", str(tmp_path_factory.getbasetemp() / "galvision-cache"))
         main(["fit", *config_args(task), "--trainer.default_root_dir", str(root)])
     return root
+
+
+def logged(root: Path, key: str) -> list[float]:
+    """Every value of ``key`` in the CSV logs of a run folder, in order."""
+    values = []
+    for path in sorted(root.glob("logs/version_*/metrics.csv")):
+        with path.open() as handle:
+            values += [float(r[key]) for r in csv.DictReader(handle) if r.get(key)]
+    return values

@@ -55,10 +55,13 @@ def test_norms_and_biases_are_not_weight_decayed(tiny_backbone_kwargs):
     task = make_task(tiny_backbone_kwargs)
     optimizer = task.configure_optimizers()
     names = {id(p): n for n, p in task.named_parameters()}
+    checked = 0
     for group in optimizer.param_groups:
         for p in group["params"]:
-            if names[id(p)].startswith("backbone.") and p.ndim <= 1:
+            if names[id(p)].startswith("network.backbone.") and p.ndim <= 1:
                 assert group["weight_decay"] == 0.0, names[id(p)]
+                checked += 1
+    assert checked > 10  # the norms and biases of every block
 
 
 def test_predict_step_returns_the_network_restoration_with_the_inputs(tiny_backbone_kwargs):

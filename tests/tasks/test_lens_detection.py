@@ -172,7 +172,6 @@ def test_validation_logs_detection_metrics(tiny_backbone_kwargs, tmp_path):
     (results,) = trainer.validate(task, dataloaders=loader, verbose=False)
     for name in ("map", "map_50", "mar_10", "precision@0.9", "recall@0.5", "auroc", "loss"):
         assert np.isfinite(results[f"val/{name}"])
-    assert 0 <= results["val/map_50"] <= 1
 
 
 def test_detect_and_predict_step_return_boxes_per_field(tiny_backbone_kwargs):

@@ -13,7 +13,7 @@ from skimage.restoration import richardson_lucy, wiener
 from torchmetrics.functional.image import peak_signal_noise_ratio
 
 from galvision.data.intensity import DATA_RANGE, ArrayLike, to_display
-from galvision.errors import DataError
+from galvision.errors import ConfigError, DataError
 
 # At sky-limited depth the display-space optimum sits near balance 10 and 2-3 RL iterations.
 WIENER_BALANCES: tuple[float, ...] = tuple(float(b) for b in np.logspace(-3, 2, 11))
@@ -99,7 +99,7 @@ def tune_baseline(
     if grid is None:
         grid = DEFAULT_GRIDS.get(method)
         if grid is None:
-            raise ValueError(f"tune_baseline: no default grid for {method!r}; pass grid=")
+            raise ConfigError(f"tune_baseline: no default grid for {method!r}; pass grid=")
     subset = slice(0, max_images)
     observed, target = observed[subset], target_display[subset]
     psf, target_psf = _first(psf, max_images), _first(target_psf, max_images)

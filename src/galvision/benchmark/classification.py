@@ -26,6 +26,7 @@ from galvision.benchmark.training import (
     LAST,
     ConfigFiles,
     Method,
+    add_config_argument,
     configure,
     describe_config,
     resumable_run,
@@ -349,13 +350,7 @@ def run_classification_benchmark(args: argparse.Namespace) -> str:
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``galvision benchmark classify``."""
-    parser.add_argument(
-        "--config",
-        type=Path,
-        nargs="+",
-        default=[Path("tasks/classify.yaml")],
-        help="simulated task (several files apply in order)",
-    )
+    add_config_argument(parser, "tasks/classify.yaml", "simulated task")
     parser.add_argument("--pretrained", type=Path, help="MAE checkpoint for rows (c) and (d)")
     parser.add_argument(
         "--methods", nargs="+", help="keys of the rows to run (resnet18 vit mae-probe mae-finetune)"
@@ -363,12 +358,11 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--labels", nargs="+", default=["10", "100", ALL], help="per class")
     parser.add_argument("--steps", type=int, default=300, help="training steps of every run")
     parser.add_argument("--real", type=Path, help="GZ1-layout HDF5 for the real-galaxy table")
-    parser.add_argument(
+    add_config_argument(
+        parser,
+        "tasks/classify_gz1.yaml",
+        "real-data task (its dataset path is replaced by --real)",
         "--real-config",
-        type=Path,
-        nargs="+",
-        default=[Path("tasks/classify_gz1.yaml")],
-        help="real-data task (its dataset path is replaced by --real)",
     )
     parser.add_argument("--real-labels", nargs="+", default=["10", "50", ALL])
     parser.add_argument("--real-steps", type=int, default=200)

@@ -6,7 +6,13 @@ import argparse
 from pathlib import Path
 
 from galvision.benchmark.report import write_report
-from galvision.benchmark.training import ConfigFiles, configure, describe_config, fit_and_test
+from galvision.benchmark.training import (
+    ConfigFiles,
+    add_config_argument,
+    configure,
+    describe_config,
+    fit_and_test,
+)
 from galvision.errors import CheckpointError
 
 COLUMNS = ("backbone", "training", "mse", "psnr", "ssim")
@@ -66,13 +72,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--pretrained", type=Path, required=True, help="checkpoint of `galvision fit` (MAE)"
     )
-    parser.add_argument(
-        "--config",
-        type=Path,
-        nargs="+",
-        default=[Path("tasks/deconv.yaml")],
-        help="deconvolution config (several files apply in order)",
-    )
+    add_config_argument(parser, "tasks/deconv.yaml", "deconvolution config")
     parser.add_argument("--steps", type=int, default=200, help="fine-tuning steps of every run")
     parser.add_argument("--seed", type=int, default=0, help="seed of every run")
     parser.add_argument("--output", type=Path, default=Path("benchmark_results"))

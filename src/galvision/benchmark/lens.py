@@ -25,6 +25,7 @@ from galvision.benchmark.training import (
     LAST,
     ConfigFiles,
     Method,
+    add_config_argument,
     configure,
     describe_config,
     resumable_run,
@@ -235,13 +236,7 @@ def run_lens_benchmark(args: argparse.Namespace) -> str:
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``galvision benchmark lens``."""
-    parser.add_argument(
-        "--config",
-        type=Path,
-        nargs="+",
-        default=[Path("tasks/lens.yaml")],
-        help="lens task (several files apply in order)",
-    )
+    add_config_argument(parser, "tasks/lens.yaml", "lens task")
     parser.add_argument("--pretrained", type=Path, help="MAE checkpoint for row (c)")
     parser.add_argument("--steps", type=int, help="training steps of every run (default: config)")
     parser.add_argument("--real-lenses", type=Path, help="HST lens images (real_lenses_hst.h5)")

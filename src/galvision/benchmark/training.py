@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -70,6 +71,19 @@ def config_arguments(config: ConfigFiles) -> list[str]:
 def describe_config(config: ConfigFiles) -> str:
     """The files of a task config as one name for reports."""
     return " + ".join(argument for argument in config_arguments(config)[1::2])
+
+
+def add_config_argument(
+    parser: argparse.ArgumentParser, default: str, what: str, flag: str = "--config"
+) -> None:
+    """A task-config option: one YAML file or several applied in order (task, overlay)."""
+    parser.add_argument(
+        flag,
+        type=Path,
+        nargs="+",
+        default=[Path(default)],
+        help=f"{what} (several files apply in order)",
+    )
 
 
 def fit_and_test(cli: GalvisionCLI, seed: int) -> dict[str, float]:

@@ -1,0 +1,56 @@
+"""Every runnable config in tasks/ parses as shipped and trains two steps on tiny overrides."""
+
+from pathlib import Path
+
+import pytest
+
+from galvision.cli import main
+from helpers.catalogues import write_gz1
+from helpers.training import CONF, REPO, config_args
+
+TASKS = sorted(path.stem for path in (REPO / "tasks").glob("*.yaml"))
+# The checkpoint file names the metric each task declares as its `monitor`.
+MONITORED = {
+    "classify": "f1_macro",
+    "classify_gz1": "f1_macro",
+    "deconv": "psnr",
+    "lens": "map_50",
+    "pretrain": "masked_psnr",
+    "reconstruct": "psnr",
+}
+
+
+def test_every_task_has_a_tiny_overlay_and_a_monitored_metric():
+    assert sorted(MONITORED) == TASKS
+    assert all((CONF / f"{name}.yaml").is_file() for name in TASKS)
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_shipped_config_parses_alone(name, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", "--config", str(REPO / "tasks" / f"{name}.yaml"), "--print_config"])
+    assert exit_info.value.code == 0
+    assert "class_path: galvision.tasks." in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_shipped_config_trains_two_steps_and_keeps_the_best(name, tmp_path: Path):
+    extra = []
+    if name == "classify_gz1":
+        path = write_gz1(tmp_path / "gz1.h5", per_class=6)
+        extra = ["--data.init_args.dataset.init_args.dataset.init_args.path", str(path)]
+    root = tmp_path / "run"
+    main(
+        [
+            "fit",
+            *config_args(name),
+            "--trainer.max_steps",
+            "2",
+            "--trainer.default_root_dir",
+            str(root),
+            *extra,
+        ]
+    )
+    saved = sorted(p.name for p in (root / "checkpoints").iterdir())
+    assert "last.ckpt" in saved
+    assert any(f"-{MONITORED[name]}" in file for file in saved if file != "last.ckpt"), saved
