@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import zipfile
 from pathlib import Path
 from typing import TypeVar
 
@@ -14,15 +15,55 @@ T = TypeVar("T")
 _SECTIONS = {"model": "hyper_parameters", "data": "datamodule_hyper_parameters"}
 
 
+def read_checkpoint(ckpt: str | Path, option: str = "") -> dict:
+    """A Lightning checkpoint's contents, tensors mapped from the file; unreadable files refused.
+
+    Args:
+        ckpt: the checkpoint file.
+        option: the command-line option that named it, to start the messages with.
+    """
+    path, label = Path(ckpt), f"{option}: " if option else ""
+    if not path.is_file():
+        raise CheckpointError(f"{label}no such checkpoint file {path}")
+    # A checkpoint is a zip archive whose directory is at its end: this catches empty, text
+    # and truncated files before torch.load turns them into EOFError or KeyError tracebacks.
+    if path.stat().st_size == 0 or not zipfile.is_zipfile(path):
+        raise CheckpointError(f"{label}{path}: {_unreadable_reason(path)}")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception as error:  # damaged archives fail in many ways
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise CheckpointError(f"{label}{path}: unreadable checkpoint ({reason})") from None
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        raise CheckpointError(f"{label}{path}: not a checkpoint written by `galvision fit`")
+    return checkpoint
+
+
+def _unreadable_reason(path: Path) -> str:
+    if path.stat().st_size == 0:
+        return "empty file, not a checkpoint"
+    return "truncated or not a checkpoint (no zip directory at its end)"
+
+
+def readable_sibling(ckpt: str | Path) -> Path | None:
+    """The newest other readable checkpoint in the folder of ``ckpt``, or None."""
+    others = sorted(
+        (p for p in Path(ckpt).parent.glob("*.ckpt") if p.name != Path(ckpt).name),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for other in others:
+        try:
+            read_checkpoint(other)
+        except CheckpointError:
+            continue
+        return other
+    return None
+
+
 def _hyperparameters(ckpt: Path, section: str) -> dict:
     """The hyperparameters a checkpoint records for ``section`` ("model" or "data")."""
-    if not Path(ckpt).is_file():
-        raise CheckpointError(f"no such checkpoint file {ckpt}")
-    try:
-        checkpoint = torch.load(ckpt, map_location="cpu", weights_only=True)
-    except Exception as error:  # truncated or foreign files fail in many ways
-        raise CheckpointError(f"{ckpt}: cannot read the checkpoint: {error}") from error
-    return checkpoint.get(_SECTIONS[section], {})
+    return read_checkpoint(ckpt).get(_SECTIONS[section], {})
 
 
 def checkpoint_class(ckpt: Path, section: str, base: type[T]) -> type[T]:

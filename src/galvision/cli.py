@@ -5,20 +5,19 @@ from __future__ import annotations
 import sys
 import warnings
 from argparse import ArgumentError
-from pathlib import Path
 
 import torch
 from jsonargparse import set_parsing_settings
 from lightning.pytorch.cli import LightningCLI
 
+from galvision.cli_checks import check_checkpoint_path, check_last_checkpoint
 from galvision.data.datamodules import GalaxyDataModule
-from galvision.errors import CheckpointError, GalvisionError
+from galvision.errors import GalvisionError
 from galvision.plugins import load_plugins
 from galvision.tasks.base import GalaxyTask
 
 # Tasks own the on-device batch preparation; the datamodule's empty hook is not a conflict.
 warnings.filterwarnings("ignore", message=".*overridden `on_after_batch_transfer`.*")
-CHECKPOINT_ALIASES = {"last", "best", "hpc", "registry"}
 _NOISE = (
     "Expected a <class 'NoneType'>",
     "Given value",
@@ -49,12 +48,17 @@ class GalvisionCLI(LightningCLI):
             run=run,
         )
 
-    def before_instantiate_classes(self) -> None:
-        """Refuse a checkpoint path that does not exist before any work starts."""
-        config = self.config.get(self.config.get("subcommand") or "", self.config)
-        ckpt_path = config.get("ckpt_path") if hasattr(config, "get") else None
-        if ckpt_path and ckpt_path not in CHECKPOINT_ALIASES and not Path(ckpt_path).is_file():
-            raise CheckpointError(f"--ckpt_path: no such checkpoint file {ckpt_path}")
+    def _parse_ckpt_path(self) -> None:
+        """Refuse an unreadable --ckpt_path before Lightning reads hyperparameters from it."""
+        subcommand = self.config.get("subcommand")
+        if subcommand:
+            check_checkpoint_path(self.config[subcommand])
+        super()._parse_ckpt_path()
+
+    def before_fit(self) -> None:
+        """Refuse to resume from a last checkpoint that cannot be read."""
+        if self.config.fit.get("ckpt_path") == "last":
+            check_last_checkpoint(self.trainer)
 
 
 def summarize_config_error(error: Exception) -> str:

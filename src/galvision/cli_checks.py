@@ -1,0 +1,45 @@
+"""Checks of a parsed ``galvision`` command, made before any work starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from lightning.pytorch.callbacks import ModelCheckpoint
+
+from galvision.checkpoints import read_checkpoint, readable_sibling
+from galvision.errors import CheckpointError
+
+CHECKPOINT_ALIASES = {"last", "best", "hpc", "registry"}
+
+
+def check_checkpoint_path(config: Any) -> None:
+    """Refuse a --ckpt_path file that is missing or cannot be read as a checkpoint."""
+    ckpt_path = config.get("ckpt_path")
+    if ckpt_path and ckpt_path not in CHECKPOINT_ALIASES:
+        check_readable(ckpt_path)
+
+
+def check_readable(ckpt: str | Path, option: str = "--ckpt_path") -> None:
+    """Refuse an unreadable checkpoint, naming a readable older one of its folder if any."""
+    try:
+        read_checkpoint(ckpt, option)
+    except CheckpointError as error:
+        older = readable_sibling(ckpt) if Path(ckpt).is_file() else None
+        if older is None:
+            raise
+        raise CheckpointError(f"{error}; an older checkpoint reads fine: {older}") from None
+
+
+def check_last_checkpoint(trainer: L.Trainer) -> None:
+    """Refuse to resume (--ckpt_path last) from a last checkpoint that cannot be read."""
+    candidates = [
+        Path(path)
+        for callback in trainer.checkpoint_callbacks
+        if isinstance(callback, ModelCheckpoint)
+        for path in callback._find_last_checkpoints(trainer)
+    ]
+    if candidates:
+        # The newest, as Lightning picks it.
+        check_readable(max(candidates, key=lambda p: p.stat().st_mtime), "--ckpt_path last")
