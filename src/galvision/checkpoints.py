@@ -66,18 +66,43 @@ def _hyperparameters(ckpt: Path, section: str) -> dict:
     return read_checkpoint(ckpt).get(_SECTIONS[section], {})
 
 
-def checkpoint_class(ckpt: Path, section: str, base: type[T]) -> type[T]:
-    """The class recorded for ``section`` ("model" or "data") in a checkpoint's hyperparameters."""
+def import_class(class_path: str) -> type:
+    """The class at a dotted ``class_path``."""
+    module, _, name = class_path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def checkpoint_class(
+    ckpt: Path, section: str, base: type[T], expected_by: str = "this command"
+) -> type[T]:
+    """The class recorded for ``section`` ("model" or "data"), refused unless a ``base``.
+
+    ``expected_by`` says who expects a ``base`` in the message, e.g. "--pretrained".
+    """
     class_path = _hyperparameters(ckpt, section).get("_class_path")
     if class_path is None:
         raise CheckpointError(
             f"{ckpt}: no {section} class recorded; use a checkpoint written by `galvision fit`"
         )
-    module, _, name = class_path.rpartition(".")
-    cls = getattr(importlib.import_module(module), name)
+    try:
+        cls = import_class(class_path)
+    except (ImportError, AttributeError) as error:
+        raise CheckpointError(
+            f"{ckpt}: its {section} {class_path} cannot be imported ({error})"
+        ) from None
     if not issubclass(cls, base):
-        raise CheckpointError(f"{ckpt}: {class_path} is not a {base.__name__}")
+        raise CheckpointError(
+            f"{ckpt}: a {cls.__name__} checkpoint, where {expected_by} expects a {base.__name__}"
+        )
     return cls
+
+
+def checked_checkpoint(ckpt: Path, base: type, option: str) -> Path:
+    """``ckpt`` resolved, once it reads as a checkpoint of a ``base`` task (for ``option``)."""
+    path = Path(ckpt).resolve()
+    read_checkpoint(path, option)
+    checkpoint_class(path, "model", base, expected_by=option)
+    return path
 
 
 def load_checkpoint_task(ckpt: Path, base: type[T]) -> T:

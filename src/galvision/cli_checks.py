@@ -8,17 +8,27 @@ from typing import Any
 import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint
 
-from galvision.checkpoints import read_checkpoint, readable_sibling
+from galvision.checkpoints import (
+    checkpoint_class,
+    import_class,
+    read_checkpoint,
+    readable_sibling,
+)
 from galvision.errors import CheckpointError
 
 CHECKPOINT_ALIASES = {"last", "best", "hpc", "registry"}
 
 
 def check_checkpoint_path(config: Any) -> None:
-    """Refuse a --ckpt_path file that is missing or cannot be read as a checkpoint."""
+    """Refuse a --ckpt_path file that cannot be read, or of another task than the config's."""
     ckpt_path = config.get("ckpt_path")
-    if ckpt_path and ckpt_path not in CHECKPOINT_ALIASES:
-        check_readable(ckpt_path)
+    if not ckpt_path or ckpt_path in CHECKPOINT_ALIASES:
+        return
+    check_readable(ckpt_path)
+    configured = config.get("model", {}).get("class_path")
+    if configured:
+        # Lightning would otherwise build the checkpoint's class in place of the configured one.
+        checkpoint_class(ckpt_path, "model", import_class(configured), "the config (model)")
 
 
 def check_readable(ckpt: str | Path, option: str = "--ckpt_path") -> None:

@@ -26,6 +26,7 @@ from galvision.data.real_truth import load_truth
 from galvision.metrics import restoration_metrics
 from galvision.plotting import save_image_grid
 from galvision.tasks.base import GalaxyTask
+from galvision.tasks.deconvolution import DeconvolutionTask
 
 log = logging.getLogger(__name__)
 COLUMNS = ("method", "setting", "mse", "psnr", "ssim")
@@ -91,7 +92,7 @@ def run_deconvolution_benchmark(
     grid_images: int = 8,
 ) -> str:
     """Evaluate model and baselines on the survey's test set or on user ``truth`` images."""
-    task = load_checkpoint_task(ckpt, GalaxyTask)
+    task = load_checkpoint_task(ckpt, DeconvolutionTask)
     survey = load_survey(ckpt)
     tuning = observe(task, survey.datasets["val"], limit=tune_images)
     if truth is None:

@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from galvision.baselines.inpainting import biharmonic_inpaint, worker_count
 from galvision.benchmark.deconvolution import load_survey, score
 from galvision.benchmark.report import write_report
-from galvision.checkpoints import load_checkpoint_task
+from galvision.checkpoints import checked_checkpoint, load_checkpoint_task
 from galvision.data import keys
 from galvision.data.degrade import convolve
 from galvision.data.intensity import DATA_RANGE, to_display
@@ -21,6 +21,7 @@ from galvision.data.masking import KINDS, MaskGenerator
 from galvision.errors import ConfigError, DataError
 from galvision.plotting import save_image_grid
 from galvision.tasks.base import GalaxyTask
+from galvision.tasks.pretrain import MaskedAutoencoderTask
 from galvision.tasks.reconstruction import ReconstructionTask, composite
 
 COLUMNS = ("method", "setting", "mse", "psnr", "ssim", "seconds")
@@ -87,8 +88,6 @@ def mae_row(
     pretrained: Path, test: MaskedSet, target: torch.Tensor, kind: str, patch_size: int
 ) -> tuple[dict, torch.Tensor] | str:
     """The MAE checkpoint's table row and reconstructions, or why it cannot have them."""
-    from galvision.tasks.pretrain import MaskedAutoencoderTask
-
     mae = load_checkpoint_task(pretrained, MaskedAutoencoderTask)
     reason = mae_skip_reason(mae, kind, patch_size)
     if reason is not None:
@@ -122,6 +121,8 @@ def run_reconstruction_benchmark(
     if images < 1:
         raise ConfigError(f"--images {images} must be at least 1")
     task = load_checkpoint_task(ckpt, ReconstructionTask)
+    if pretrained is not None:
+        pretrained = checked_checkpoint(pretrained, MaskedAutoencoderTask, "--pretrained")
     masks = MaskGenerator({kind: 1.0}, fraction, patch_size=task.backbone.patch_size)
     survey = load_survey(ckpt)
     dataset = survey.datasets["test"]
