@@ -5,12 +5,20 @@ from __future__ import annotations
 import sys
 import warnings
 from argparse import ArgumentError
+from typing import Any
 
 import torch
 from jsonargparse import set_parsing_settings
-from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
-from galvision.cli_checks import check_checkpoint_path, check_last_checkpoint
+from galvision.cli_checks import (
+    EVALUATING,
+    UNTRAINED,
+    UNTRAINED_HELP,
+    check_checkpoint_path,
+    check_last_checkpoint,
+    check_trained,
+)
 from galvision.data.datamodules import GalaxyDataModule
 from galvision.errors import GalvisionError
 from galvision.plugins import load_plugins
@@ -47,6 +55,20 @@ class GalvisionCLI(LightningCLI):
             args=args,
             run=run,
         )
+
+    def _prepare_subcommand_parser(
+        self, klass: type, subcommand: str, **kwargs: Any
+    ) -> LightningArgumentParser:
+        """A subcommand's parser; those that evaluate or predict also take --untrained."""
+        parser = super()._prepare_subcommand_parser(klass, subcommand, **kwargs)
+        if subcommand in EVALUATING:
+            parser.add_argument(f"--{UNTRAINED}", type=bool, default=False, help=UNTRAINED_HELP)
+        return parser
+
+    def before_instantiate_classes(self) -> None:
+        """Refuse to evaluate or predict with an untrained model."""
+        if self.subcommand:
+            check_trained(self.subcommand, self.config[self.subcommand])
 
     def _parse_ckpt_path(self) -> None:
         """Refuse an unreadable --ckpt_path before Lightning reads hyperparameters from it."""

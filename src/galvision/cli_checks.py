@@ -14,9 +14,12 @@ from galvision.checkpoints import (
     read_checkpoint,
     readable_sibling,
 )
-from galvision.errors import CheckpointError
+from galvision.errors import CheckpointError, ConfigError
 
 CHECKPOINT_ALIASES = {"last", "best", "hpc", "registry"}
+EVALUATING = ("validate", "test", "predict")
+UNTRAINED = "untrained"
+UNTRAINED_HELP = "run without --ckpt_path or backbone weights, that is with an untrained model"
 
 
 def check_checkpoint_path(config: Any) -> None:
@@ -53,3 +56,18 @@ def check_last_checkpoint(trainer: L.Trainer) -> None:
     if candidates:
         # The newest, as Lightning picks it.
         check_readable(max(candidates, key=lambda p: p.stat().st_mtime), "--ckpt_path last")
+
+
+def check_trained(subcommand: str, config: Any) -> None:
+    """Refuse to evaluate or predict with a model that no checkpoint or weights trained."""
+    if subcommand not in EVALUATING or config.get("ckpt_path") or config.get(UNTRAINED):
+        return
+    model = config.get("model")
+    items = model.items() if hasattr(model, "items") else []
+    if any(key.rpartition(".")[2] == "weights" and value for key, value in items):
+        return
+    raise ConfigError(
+        f"{subcommand}: no --ckpt_path and no backbone weights, so the model is untrained; "
+        f"pass --ckpt_path <checkpoint of `galvision fit`> (or --{UNTRAINED} true to run it "
+        "untrained)"
+    )
