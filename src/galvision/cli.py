@@ -17,6 +17,7 @@ from galvision.cli_checks import (
     UNTRAINED_HELP,
     check_checkpoint_path,
     check_last_checkpoint,
+    check_output_folders,
     check_trained,
 )
 from galvision.data.datamodules import GalaxyDataModule
@@ -69,6 +70,12 @@ class GalvisionCLI(LightningCLI):
         """Refuse to evaluate or predict with an untrained model."""
         if self.subcommand:
             check_trained(self.subcommand, self.config[self.subcommand])
+
+    def after_instantiate_classes(self) -> None:
+        """Refuse output folders that cannot be written before any work starts."""
+        super().after_instantiate_classes()
+        if self.subcommand:
+            check_output_folders(self.subcommand, self.trainer)
 
     def _parse_ckpt_path(self) -> None:
         """Refuse an unreadable --ckpt_path before Lightning reads hyperparameters from it."""

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import lightning as L
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import BasePredictionWriter, ModelCheckpoint
 
 from galvision.checkpoints import (
     checkpoint_class,
@@ -15,6 +16,7 @@ from galvision.checkpoints import (
     readable_sibling,
 )
 from galvision.errors import CheckpointError, ConfigError
+from galvision.folders import check_writable
 
 CHECKPOINT_ALIASES = {"last", "best", "hpc", "registry"}
 EVALUATING = ("validate", "test", "predict")
@@ -71,3 +73,22 @@ def check_trained(subcommand: str, config: Any) -> None:
         f"pass --ckpt_path <checkpoint of `galvision fit`> (or --{UNTRAINED} true to run it "
         "untrained)"
     )
+
+
+def check_output_folders(subcommand: str, trainer: L.Trainer) -> None:
+    """Refuse folders the command writes to (logs, checkpoints, predictions) if unwritable."""
+    for what, folder in _output_folders(subcommand, trainer):
+        if folder and "://" not in str(folder):
+            check_writable(folder, what)
+
+
+def _output_folders(subcommand: str, trainer: L.Trainer) -> Iterator[tuple[str, Any]]:
+    yield "trainer.default_root_dir", trainer.default_root_dir
+    for logger in trainer.loggers:
+        yield f"{type(logger).__name__} save_dir", getattr(logger, "save_dir", None)
+    for callback in trainer.callbacks:
+        name = type(callback).__name__
+        if subcommand == "fit" and isinstance(callback, ModelCheckpoint):
+            yield f"{name} dirpath", callback.dirpath
+        if subcommand == "predict" and isinstance(callback, BasePredictionWriter):
+            yield f"{name} output_dir", getattr(callback, "output_dir", None)

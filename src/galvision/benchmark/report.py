@@ -6,6 +6,8 @@ import csv
 from collections.abc import Sequence
 from pathlib import Path
 
+from galvision.errors import ConfigError
+
 ARROWS = {
     "mse": "MSE ↓",
     "psnr": "PSNR ↑",
@@ -35,16 +37,26 @@ def markdown_table(rows: Sequence[dict], columns: Sequence[str]) -> str:
 def write_report(
     rows: Sequence[dict], columns: Sequence[str], stem: Path, title: str, notes: str = ""
 ) -> str:
-    """Write ``<stem>.md`` (title, table, notes) and ``<stem>.csv``; return the Markdown."""
-    stem.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``<stem>.md`` (title, table, notes) and ``<stem>.csv``; return the Markdown.
+
+    If the files cannot be written the Markdown is printed first, so no result is lost.
+    """
     text = f"### {title}\n\n{markdown_table(rows, columns)}\n"
     if notes:
         text += f"\n{notes}\n"
-    with_suffix(stem, ".md").write_text(text)
-    with with_suffix(stem, ".csv").open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
+    try:
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        with_suffix(stem, ".md").write_text(text)
+        with with_suffix(stem, ".csv").open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+    except OSError as error:
+        print(text)
+        raise ConfigError(
+            f"{error.filename or stem}: cannot write the report ({error.strerror}); "
+            "its table is printed above"
+        ) from None
     return text
 
 

@@ -16,7 +16,8 @@ from typing import Protocol, TypeVar
 import h5py
 from tqdm.auto import tqdm
 
-from galvision.errors import DataError
+from galvision.errors import ConfigError, DataError
+from galvision.folders import check_writable
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,13 @@ C = TypeVar("C", bound=SimulationConfig)
 def cache_dir() -> Path:
     """The cache directory, from $GALVISION_CACHE or ~/.cache/galvision, created on demand."""
     path = Path(os.environ.get("GALVISION_CACHE") or DEFAULT_CACHE).expanduser()
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(
+            f"cache folder {path} (GALVISION_CACHE): cannot be created ({error.strerror}); "
+            "set GALVISION_CACHE to a writable folder"
+        ) from None
     return path
 
 
@@ -191,6 +198,7 @@ def cached_file(path: Path, check: Callable[[Path], object], build: Callable[[Pa
         return path
     except DataError:
         pass
+    check_writable(path.parent, "cache folder (GALVISION_CACHE)")
     with _locked(path):
         # Another process may have built it while this one waited for the lock.
         if path.exists():
