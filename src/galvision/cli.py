@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import warnings
 from argparse import ArgumentError
@@ -9,24 +10,29 @@ from typing import Any
 
 import torch
 from jsonargparse import set_parsing_settings
-from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI
+from omegaconf.errors import OmegaConfBaseException
 
 from galvision.cli_checks import (
     EVALUATING,
     UNTRAINED,
     UNTRAINED_HELP,
     check_checkpoint_path,
+    check_config_files,
     check_last_checkpoint,
     check_output_folders,
     check_trained,
+    interpolation_message,
+    missing_class_message,
 )
 from galvision.data.datamodules import GalaxyDataModule
-from galvision.errors import GalvisionError
+from galvision.errors import ConfigError, GalvisionError
 from galvision.plugins import load_plugins
 from galvision.tasks.base import GalaxyTask
 
 # Tasks own the on-device batch preparation; the datamodule's empty hook is not a conflict.
 warnings.filterwarnings("ignore", message=".*overridden `on_after_batch_transfer`.*")
+_MISSING_CLASS = re.compile(r"module '([\w.]+)' has no attribute '(\w+)'")
 _NOISE = (
     "Expected a <class 'NoneType'>",
     "Given value",
@@ -56,6 +62,15 @@ class GalvisionCLI(LightningCLI):
             args=args,
             run=run,
         )
+
+    def parse_arguments(self, parser: LightningArgumentParser, args: ArgsType) -> None:
+        """Parse, with config files checked first and a broken interpolation named in one line."""
+        if args is None or isinstance(args, list):
+            check_config_files(sys.argv[1:] if args is None else args)
+        try:
+            super().parse_arguments(parser, args)
+        except OmegaConfBaseException as error:
+            raise ConfigError(interpolation_message(error)) from None
 
     def _prepare_subcommand_parser(
         self, klass: type, subcommand: str, **kwargs: Any
@@ -96,6 +111,9 @@ def summarize_config_error(error: Exception) -> str:
     key = ""
     if lines and lines[0].startswith("Parser key"):
         key = lines.pop(0).removeprefix("Parser key").strip(' ":') + ": "
+    missing = next((m for m in map(_MISSING_CLASS.search, lines) if m), None)
+    if missing:
+        return key + missing_class_message(*missing.groups())
     reasons = [line for line in lines if not line.startswith(_NOISE)]
     return key + (reasons[-1] if reasons else " ".join(lines[:1]))
 

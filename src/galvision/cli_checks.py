@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import difflib
+import importlib
+import re
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import lightning as L
+import yaml
 from lightning.pytorch.callbacks import BasePredictionWriter, ModelCheckpoint
 
 from galvision.checkpoints import (
@@ -22,6 +26,69 @@ CHECKPOINT_ALIASES = {"last", "best", "hpc", "registry"}
 EVALUATING = ("validate", "test", "predict")
 UNTRAINED = "untrained"
 UNTRAINED_HELP = "run without --ckpt_path or backbone weights, that is with an untrained model"
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def check_config_files(args: Sequence[str]) -> None:
+    """Refuse a config file that is missing, empty or not YAML, naming the file and the reason."""
+    for option, value in _config_arguments(args):
+        if not Path(value).is_file():
+            if _is_inline(value):
+                continue
+            raise ConfigError(f"{option} {value}: no such config file")
+        try:
+            # Composing checks the syntax without building values, so YAML tags pass.
+            node = yaml.compose(Path(value).read_text(), Loader=yaml.SafeLoader)
+        except yaml.MarkedYAMLError as error:
+            mark = error.problem_mark or error.context_mark
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = error.problem or error.context or "unknown problem"
+            raise ConfigError(f"{value}: malformed YAML{where}: {problem}") from None
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+            raise ConfigError(f"{value}: unreadable config file ({error})") from None
+        if node is None:
+            raise ConfigError(f"{value}: empty config file")
+        if option == "--config" and not isinstance(node, yaml.MappingNode):
+            raise ConfigError(f"{value}: a config file maps keys to values, this one does not")
+
+
+def _is_inline(value: str) -> bool:
+    """Whether a --config value is YAML or JSON text rather than a file name."""
+    return "\n" in value or value.lstrip().startswith(("{", "[")) or ": " in value
+
+
+def _config_arguments(args: Sequence[str]) -> Iterator[tuple[str, str]]:
+    """(option, file) of every --config and of every option given a .yaml/.yml file."""
+    for i, token in enumerate(args):
+        option, equals, value = token.partition("=")
+        if not option.startswith("--"):
+            continue
+        if not equals:
+            value = args[i + 1] if i + 1 < len(args) else ""
+        if (option == "--config" and value) or (
+            value.endswith(YAML_SUFFIXES) and Path(value).is_file()
+        ):
+            yield option, value
+
+
+def interpolation_message(error: Exception) -> str:
+    """One line naming the key whose ``${...}`` interpolation failed, and why."""
+    key = str(getattr(error, "full_key", "") or "").partition(".")[2]
+    reason = (str(getattr(error, "msg", "") or error).splitlines() or [type(error).__name__])[0]
+    # Parsing makes interpolations relative: the user wrote '..model.x' as 'model.x'.
+    reason = re.sub(r"'\.+", "'", reason)
+    return f"{key}: {reason}" if key else reason
+
+
+def missing_class_message(module: str, name: str) -> str:
+    """That ``module`` has no class ``name``, with the closest name it has."""
+    try:
+        names = [n for n in dir(importlib.import_module(module)) if not n.startswith("_")]
+    except ImportError:
+        names = []
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f"; did you mean {module}.{close[0]}?" if close else ""
+    return f"no class {name} in {module}{hint}"
 
 
 def check_checkpoint_path(config: Any) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ class ObservedImage:
     psf_fwhm: float | None
     name: str
     source: str  # file, or file[row] for HDF5 stacks, to name the culprit in errors
+    bad_fwhm: str | None = None  # a PSF FWHM given in the file that is not a valid value
 
 
 def _suffix(path: Path) -> str:
@@ -55,11 +56,24 @@ def _stem(path: Path) -> str:
 
 
 def _fwhm(value: Any) -> float | None:
+    if isinstance(value, bool):  # FITS T/F is no width
+        return None
     try:
         fwhm = float(value)
     except (TypeError, ValueError):
         return None
     return fwhm if math.isfinite(fwhm) and fwhm > 0 else None
+
+
+def _recorded_fwhm(recorded: Iterable[tuple[str, Any]]) -> tuple[float | None, str | None]:
+    """The first valid of the (name, value) FWHMs a file records, else what was invalid."""
+    given = [(name, value) for name, value in recorded if value is not None and value != ""]
+    valid = next((f for f in (_fwhm(value) for _, value in given) if f is not None), None)
+    if valid is not None or not given:
+        return valid, None
+    name, value = given[0]
+    value = value.item() if isinstance(value, np.generic) else value
+    return None, f"{name}={value!r} is not a positive number of arcsec"
 
 
 def _as_bands(array: np.ndarray, what: str) -> np.ndarray:
@@ -77,9 +91,9 @@ def _read_fits(path: Path, flux_scale: float) -> Iterator[ObservedImage]:
             raise ValueError("no image HDU with data")
         flux = _as_bands(np.asarray(hdu.data), "image data") * np.float32(flux_scale)
         headers = (hdu.header, hdus[0].header)
-        values = (header.get(key) for key in FWHM_KEYWORDS for header in headers)
-        fwhm = next((f for f in map(_fwhm, values) if f is not None), None)
-    yield ObservedImage(flux, fwhm, _stem(path), str(path))
+        recorded = ((f"header {key}", h.get(key)) for key in FWHM_KEYWORDS for h in headers)
+        fwhm, bad = _recorded_fwhm(recorded)
+    yield ObservedImage(flux, fwhm, _stem(path), str(path), bad)
 
 
 def _read_picture(path: Path) -> Iterator[ObservedImage]:
@@ -95,10 +109,11 @@ def _read_hdf5(path: Path, flux_scale: float) -> Iterator[ObservedImage]:
         data = file[key]
         stack = data[()][None] if data.ndim == 2 else data
         attr = data.attrs.get(HDF5_FWHM_ATTR, file.attrs.get(HDF5_FWHM_ATTR))
-        fwhms = np.broadcast_to(np.asarray(attr if attr is not None else np.nan), len(stack))
+        fwhms = np.broadcast_to(np.asarray(attr, dtype=object), len(stack))
         for i in range(len(stack)):
             flux = _as_bands(np.asarray(stack[i]), f"{key}[{i}]") * np.float32(flux_scale)
-            yield ObservedImage(flux, _fwhm(fwhms[i]), f"{_stem(path)}-{i}", f"{path}[{i}]")
+            fwhm, bad = _recorded_fwhm([(f"attribute {HDF5_FWHM_ATTR}", fwhms[i])])
+            yield ObservedImage(flux, fwhm, f"{_stem(path)}-{i}", f"{path}[{i}]", bad)
 
 
 def iter_observed(path: Path, flux_scale: float = 1.0) -> Iterator[ObservedImage]:
@@ -186,6 +201,10 @@ class ObservedImagesDataset(Dataset):
             for image in iter_observed(file, flux_scale):
                 _check(image, bands, size)
                 fwhm = psf_fwhm if psf_fwhm is not None else image.psf_fwhm
+                if fwhm is None and image.bad_fwhm:
+                    raise DataError(
+                        f"{image.source}: {image.bad_fwhm}; fix it or pass --data.psf_fwhm"
+                    )
                 if fwhm is None:
                     raise DataError(
                         f"{image.source}: no PSF FWHM in the header (PSF_FWHM/FWHM/SEEING);"
