@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from galvision.errors import ConfigError
+from galvision.errors import ConfigError, DataError
 
 ARROWS = {
     "mse": "MSE ↓",
@@ -41,6 +42,7 @@ def write_report(
 
     If the files cannot be written the Markdown is printed first, so no result is lost.
     """
+    check_finite(rows, columns, title)
     text = f"### {title}\n\n{markdown_table(rows, columns)}\n"
     if notes:
         text += f"\n{notes}\n"
@@ -58,6 +60,18 @@ def write_report(
             "its table is printed above"
         ) from None
     return text
+
+
+def check_finite(rows: Sequence[dict], columns: Sequence[str], title: str) -> None:
+    """Refuse a table with an infinite or NaN score: it measures nothing."""
+    for row in rows:
+        for column in columns:
+            value = row.get(column)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise DataError(
+                    f"{title}: {column} of '{row.get(columns[0])}' is {value}, so the scores are "
+                    "degenerate (outputs equal to a constant or saturated truth?); no table written"
+                )
 
 
 def with_suffix(stem: Path, suffix: str) -> Path:

@@ -27,7 +27,7 @@ from galvision.data.catalogues import (
     load_picture,
     reading,
 )
-from galvision.data.intensity import to_display
+from galvision.data.intensity import check_display_range, to_display
 from galvision.data.observed import unique_name
 from galvision.errors import ConfigError, DataError
 
@@ -160,6 +160,7 @@ class FitsCatalogueDataset(LabelledImageDataset):
                     raise DataError(f"{entry.where}: {entry.files[0]}: {bad.sum()} NaN/inf pixels")
                 flux[bad] = 0.0
                 replaced, touched = replaced + int(bad.sum()), touched + 1
+            check_display_range(flux, f"{entry.where}: {entry.files[0]}")
             images.append(to_display(fit_to_size(flux, size, crop_fraction)))
         if replaced:
             log.warning(

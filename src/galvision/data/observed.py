@@ -21,7 +21,7 @@ from astropy.io import fits
 from torch.utils.data import DataLoader, Dataset
 
 from galvision.data.datamodules import GalaxyDataModule
-from galvision.data.intensity import to_display, to_flux
+from galvision.data.intensity import check_display_range, to_display, to_flux
 from galvision.data.keys import IMAGE, INDEX, NAME, PSF_FWHM
 from galvision.data.pictures import decode_picture
 from galvision.errors import ConfigError, DataError
@@ -178,6 +178,7 @@ def _check(image: ObservedImage, bands: int, size: int) -> None:
     bad = int(image.flux.size - np.isfinite(image.flux).sum())
     if bad:
         raise DataError(f"{image.source}: {bad} NaN/inf pixels; mask or inpaint them first")
+    check_display_range(image.flux, image.source)
 
 
 class ObservedImagesDataset(Dataset):

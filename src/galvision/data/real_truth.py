@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 from astropy.io import fits
 
-from galvision.data.intensity import magnitude_to_flux, to_flux
+from galvision.data.intensity import check_display_range, magnitude_to_flux, to_flux
 from galvision.data.pictures import decode_picture
 from galvision.errors import ConfigError, DataError
 
@@ -136,6 +136,8 @@ def _read_checked(
     bad = sum(int(np.count_nonzero(~np.isfinite(image))) for _, image in named)
     if bad:
         raise DataError(f"{file}: {bad} non-finite pixels")
+    for name, image in named:
+        check_display_range(image, str(file) if len(named) == 1 else f"{file} ({name})")
     return named
 
 
