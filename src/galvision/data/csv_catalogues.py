@@ -72,9 +72,13 @@ def read_catalogue(
     """The rows of a CSV catalogue with resolved files and class indices, and the class names."""
     path = Path(catalogue_csv)
     entries = []
-    with reading(str(path)), path.open(newline="") as handle:
+    # utf-8-sig drops the byte-order mark Excel starts its CSV files with.
+    with reading(str(path)), path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         columns = reader.fieldnames or []
+        repeated = sorted({column for column in columns if columns.count(column) > 1})
+        if repeated:
+            raise DataError(f"{path}: column {', '.join(repeated)} appears twice in the header")
         missing = [c for c in (*path_columns, label_column) if c not in columns]
         if columns and missing:
             raise DataError(f"{path}: no column {', '.join(missing)} (has {', '.join(columns)})")
