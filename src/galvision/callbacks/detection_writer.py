@@ -18,7 +18,7 @@ from galvision.callbacks.writing import (
     atomic_path,
     prediction_field,
 )
-from galvision.data.keys import BOXES, IMAGE, INDEX, NAME
+from galvision.data.keys import BOXES, IMAGE, INDEX, NAME, SOURCE
 from galvision.data.observed import unique_name
 from galvision.errors import ConfigError
 from galvision.plotting import display_rgb
@@ -130,9 +130,11 @@ class DetectionWriter(PredictionWriter):
         else:
             raw = [f"rank{rank}-batch{index}-{i}" for i in range(len(boxes))]
         names = [unique_name(name, self._taken) for name in raw]
+        sources = field(SOURCE)
         for i, name in enumerate(names):
             record = {
                 "name": name,
+                **({"source": str(sources[i])} if sources else {}),
                 "boxes": np.round(boxes[i], 2).tolist(),
                 "scores": np.round(scores[i], 4).tolist(),
             }

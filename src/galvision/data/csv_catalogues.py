@@ -28,7 +28,7 @@ from galvision.data.catalogues import (
     reading,
 )
 from galvision.data.intensity import check_display_range, to_display
-from galvision.data.observed import unique_name
+from galvision.data.observed import unique_names
 from galvision.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
@@ -120,9 +120,8 @@ class ImageFolderCatalogueDataset(LabelledImageDataset):
                 for e in entries
             ]
         )
-        taken: set[str] = set()
         self.labels = np.array([entry.label for entry in entries], dtype=np.int64)
-        self.names = [unique_name(_stem(entry.files[0]), taken) for entry in entries]
+        self.names = unique_names([_stem(entry.files[0]) for entry in entries])
 
 
 class FitsCatalogueDataset(LabelledImageDataset):
@@ -155,7 +154,7 @@ class FitsCatalogueDataset(LabelledImageDataset):
         columns = [path_column] if isinstance(path_column, str) else list(path_column)
         self.size, self.bands = size, bands
         entries, self.class_names = read_catalogue(catalogue_csv, columns, label_column, classes)
-        images, taken, replaced, touched = [], set(), 0, 0
+        images, replaced, touched = [], 0, 0
         for entry in entries:
             flux = _read_bands(entry, bands) * scale
             bad = ~np.isfinite(flux)
@@ -175,7 +174,7 @@ class FitsCatalogueDataset(LabelledImageDataset):
             )
         self.images = torch.stack(images)
         self.labels = np.array([entry.label for entry in entries], dtype=np.int64)
-        self.names = [unique_name(_stem(entry.files[0]), taken) for entry in entries]
+        self.names = unique_names([_stem(entry.files[0]) for entry in entries])
 
 
 def _read_bands(entry: CatalogueEntry, bands: int) -> np.ndarray:

@@ -17,3 +17,4 @@ LABEL = "label"  # (B,) int64 class index; for lens fields 1 when the field hold
 BOXES = "boxes"  # list of B (n_i, 4) float32 boxes, xyxy pixel coordinates (x along width)
 PARAMS = "params"  # (B, P) stored simulation parameters chosen by the datamodule
 NAME = "name"  # list of source names (files, rows) for writers
+SOURCE = "source"  # list of the input files (file[row] for stacks) the names come from

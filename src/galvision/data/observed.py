@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from galvision.data.datamodules import GalaxyDataModule
 from galvision.data.intensity import check_display_range, to_display, to_flux
-from galvision.data.keys import IMAGE, INDEX, NAME, PSF_FWHM
+from galvision.data.keys import IMAGE, INDEX, NAME, PSF_FWHM, SOURCE
 from galvision.data.pictures import decode_picture
 from galvision.errors import ConfigError, DataError
 
@@ -155,15 +155,35 @@ def observed_files(path: Path) -> list[Path]:
     return files
 
 
+def safe_name(name: str) -> str:
+    """``name`` with the characters a file name should not hold replaced."""
+    return re.sub(r"[^A-Za-z0-9._+-]+", "_", name).lstrip("._-")[:150] or "image"
+
+
 def unique_name(name: str, taken: set[str]) -> str:
     """``name`` made safe as a file name and distinct from ``taken`` (updated, case-insensitive)."""
-    base = re.sub(r"[^A-Za-z0-9._+-]+", "_", name).lstrip("._-")[:150] or "image"
+    base = safe_name(name)
     unique, n = base, 1
     while unique.lower() in taken:
         n += 1
         unique = f"{base}-{n}"
     taken.add(unique.lower())
     return unique
+
+
+def unique_names(names: Sequence[str]) -> list[str]:
+    """Safe, distinct file names for ``names``: one already safe and unused keeps itself.
+
+    Safe names are kept before any other is changed, so an output named after an input's
+    name always comes from that input (``a b`` becomes ``a_b-2`` when ``a_b`` exists too).
+    """
+    taken: set[str] = set()
+    kept: dict[int, str] = {}
+    for i, name in enumerate(names):
+        if safe_name(name) == name and name.lower() not in taken:
+            taken.add(name.lower())
+            kept[i] = name
+    return [kept.get(i) or unique_name(name, taken) for i, name in enumerate(names)]
 
 
 def _check(image: ObservedImage, bands: int, size: int) -> None:
@@ -196,8 +216,8 @@ class ObservedImagesDataset(Dataset):
             raise ConfigError(f"data.psf_fwhm must be a positive number of arcsec, got {psf_fwhm}")
         self.images: list[np.ndarray] = []
         self.psf_fwhms: list[float] = []
-        self.names: list[str] = []
-        taken: set[str] = set()
+        self.sources: list[str] = []
+        names: list[str] = []
         for file in observed_files(Path(path)):
             for image in iter_observed(file, flux_scale):
                 _check(image, bands, size)
@@ -213,7 +233,9 @@ class ObservedImagesDataset(Dataset):
                     )
                 self.images.append(to_display(image.flux).astype(np.float32))
                 self.psf_fwhms.append(float(fwhm))
-                self.names.append(unique_name(image.name, taken))
+                self.sources.append(Path(image.source).name)
+                names.append(image.name)
+        self.names = unique_names(names)
         if not self.images:
             raise DataError(f"{path}: holds no images")
 
@@ -225,6 +247,7 @@ class ObservedImagesDataset(Dataset):
             IMAGE: torch.from_numpy(self.images[index]),
             PSF_FWHM: torch.tensor(self.psf_fwhms[index], dtype=torch.float32),
             NAME: self.names[index],
+            SOURCE: self.sources[index],
             INDEX: index,
         }
 
