@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 from argparse import ArgumentError, RawDescriptionHelpFormatter
 from pathlib import Path
@@ -10,17 +11,30 @@ from typing import Any
 
 import torch
 from jsonargparse import DefaultHelpFormatter, set_parsing_settings
-from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI
+from omegaconf.errors import OmegaConfBaseException
 
 from galvision import __version__
 from galvision.benchmark.command import BENCHMARKS
+from galvision.cli_checks import (
+    EVALUATING,
+    UNTRAINED,
+    UNTRAINED_HELP,
+    check_checkpoint_path,
+    check_config_files,
+    check_last_checkpoint,
+    check_output_folders,
+    check_trained,
+    interpolation_message,
+    missing_class_message,
+)
 from galvision.data.datamodules import GalaxyDataModule
-from galvision.errors import CheckpointError, GalvisionError
+from galvision.errors import ConfigError, GalvisionError
 from galvision.plugins import load_plugins
 from galvision.tasks.base import GalaxyTask
 
 DESCRIPTION = "Train, evaluate and apply galvision tasks from YAML configs, or run a benchmark."
-CHECKPOINT_ALIASES = {"last", "best", "hpc", "registry"}
+_MISSING_CLASS = re.compile(r"module '([\w.]+)' has no attribute '(\w+)'")
 _NOISE = (
     "Expected a <class 'NoneType'>",
     "Given value",
@@ -125,13 +139,48 @@ class GalvisionCLI(LightningCLI):
             help="Print the galvision version and exit.",
         )
 
+    def parse_arguments(self, parser: LightningArgumentParser, args: ArgsType) -> None:
+        """Parse, with config files checked first and a broken interpolation named in one line."""
+        if args is None or isinstance(args, list):
+            check_config_files(sys.argv[1:] if args is None else args)
+        try:
+            super().parse_arguments(parser, args)
+        except OmegaConfBaseException as error:
+            raise ConfigError(interpolation_message(error)) from None
+
+    def _prepare_subcommand_parser(
+        self, klass: type, subcommand: str, **kwargs: Any
+    ) -> LightningArgumentParser:
+        """A subcommand's parser; those that evaluate or predict also take --untrained."""
+        parser = super()._prepare_subcommand_parser(klass, subcommand, **kwargs)
+        if subcommand in EVALUATING:
+            parser.add_argument(f"--{UNTRAINED}", type=bool, default=False, help=UNTRAINED_HELP)
+        return parser
+
     def before_instantiate_classes(self) -> None:
-        """Fill checkpoint monitors; refuse a missing checkpoint path before any work starts."""
+        """Fill checkpoint monitors; refuse to evaluate or predict with an untrained model."""
         config = self.config.get(self.config.get("subcommand") or "", self.config)
         fill_checkpoint_monitor(config)
-        ckpt_path = config.get("ckpt_path") if hasattr(config, "get") else None
-        if ckpt_path and ckpt_path not in CHECKPOINT_ALIASES and not Path(ckpt_path).is_file():
-            raise CheckpointError(f"--ckpt_path: no such checkpoint file {ckpt_path}")
+        if self.subcommand:
+            check_trained(self.subcommand, self.config[self.subcommand])
+
+    def after_instantiate_classes(self) -> None:
+        """Refuse output folders that cannot be written before any work starts."""
+        super().after_instantiate_classes()
+        if self.subcommand:
+            check_output_folders(self.subcommand, self.trainer)
+
+    def _parse_ckpt_path(self) -> None:
+        """Refuse an unreadable --ckpt_path before Lightning reads hyperparameters from it."""
+        subcommand = self.config.get("subcommand")
+        if subcommand:
+            check_checkpoint_path(self.config[subcommand])
+        super()._parse_ckpt_path()
+
+    def before_fit(self) -> None:
+        """Refuse to resume from a last checkpoint that cannot be read."""
+        if self.config.fit.get("ckpt_path") == "last":
+            check_last_checkpoint(self.trainer)
 
 
 def summarize_config_error(error: Exception) -> str:
@@ -140,6 +189,9 @@ def summarize_config_error(error: Exception) -> str:
     key = ""
     if lines and lines[0].startswith("Parser key"):
         key = lines.pop(0).removeprefix("Parser key").strip(' ":') + ": "
+    missing = next((m for m in map(_MISSING_CLASS.search, lines) if m), None)
+    if missing:
+        return key + missing_class_message(*missing.groups())
     reasons = [line for line in lines if not line.startswith(_NOISE)]
     return key + (reasons[-1] if reasons else " ".join(lines[:1]))
 

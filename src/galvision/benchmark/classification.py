@@ -31,11 +31,12 @@ from galvision.benchmark.training import (
     describe_config,
     resumable_run,
 )
-from galvision.checkpoints import load_checkpoint_task
+from galvision.checkpoints import checked_checkpoint, load_checkpoint_task
 from galvision.data import keys
 from galvision.data.simulate.classes import CLASS_NAMES
-from galvision.errors import CheckpointError, ConfigError
+from galvision.errors import ConfigError
 from galvision.tasks.classification import ClassificationTask
+from galvision.tasks.pretrain import MaskedAutoencoderTask
 
 COLUMNS = ("method", "training", "labels_per_class", "accuracy", "f1_macro", "auroc")
 REAL_COLUMNS = ("method", "training", "labels_per_class", "accuracy", "f1_macro", "auroc_spiral")
@@ -275,9 +276,11 @@ def real_table(
 # -- command --------------------------------------------------------------------------------
 def run_classification_benchmark(args: argparse.Namespace) -> str:
     """Both tables (the real one with ``--real``), the learning curve; the Markdown written."""
-    pretrained = args.pretrained.resolve() if args.pretrained else None
-    if pretrained is not None and not pretrained.is_file():
-        raise CheckpointError(f"--pretrained: no such checkpoint file {pretrained}")
+    pretrained = (
+        checked_checkpoint(args.pretrained, MaskedAutoencoderTask, "--pretrained")
+        if args.pretrained
+        else None
+    )
     counts = parse_label_counts(args.labels)
     if args.real is not None and None not in counts:
         raise ConfigError(f"--real needs the {ALL!r} label setting among --labels")

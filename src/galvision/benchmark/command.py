@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import importlib
 
+from galvision.folders import check_writable
+
 BENCHMARKS = {
     "deconv": ("galvision.benchmark.deconvolution", "PSF deconvolution vs Wiener and RL"),
     "reconstruct": ("galvision.benchmark.reconstruction", "masked reconstruction vs biharmonic"),
@@ -30,5 +32,6 @@ def build_parser() -> argparse.ArgumentParser:
 def benchmark_main(argv: list[str]) -> None:
     """Run the benchmark named in ``argv`` and print its Markdown table."""
     args = build_parser().parse_args(argv)
+    check_writable(args.output, "--output")
     module = importlib.import_module(BENCHMARKS[args.benchmark][0])
     print(module.run(args))

@@ -105,6 +105,7 @@ def run_deconvolution_benchmark(
             size=survey.image_size,
             pixel_scale=survey.survey.pixel_scale,
             max_mag=max_mag,
+            min_size=survey.survey.psf_size,
         )
         clean = clean * np.float32(10 ** (0.4 * brighten))
         name = Path(truth).stem + (f"_brighter{brighten:g}mag" if brighten else "")

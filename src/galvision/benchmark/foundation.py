@@ -13,7 +13,8 @@ from galvision.benchmark.training import (
     describe_config,
     fit_and_test,
 )
-from galvision.errors import CheckpointError
+from galvision.checkpoints import checked_checkpoint
+from galvision.tasks.pretrain import MaskedAutoencoderTask
 
 COLUMNS = ("backbone", "training", "mse", "psnr", "ssim")
 WEIGHTS = "--model.init_args.backbone.init_args.weights"
@@ -37,9 +38,7 @@ def run_foundation_benchmark(
     pretrained: Path, config: ConfigFiles, steps: int, output: Path, seed: int = 0
 ) -> str:
     """Fine-tune ``config``'s deconvolution task per variant; compare them on its test set."""
-    pretrained = Path(pretrained).resolve()
-    if not pretrained.is_file():
-        raise CheckpointError(f"--pretrained: no such checkpoint file {pretrained}")
+    pretrained = checked_checkpoint(pretrained, MaskedAutoencoderTask, "--pretrained")
     # Every run is configured (and its weights loaded) before any trains, so a checkpoint
     # that does not fit the config fails at once rather than after the first run.
     runs = [

@@ -31,12 +31,13 @@ from galvision.benchmark.training import (
     resumable_run,
 )
 from galvision.callbacks.detection_writer import draw_boxes
-from galvision.checkpoints import load_checkpoint_task
+from galvision.checkpoints import checked_checkpoint, load_checkpoint_task
 from galvision.data import keys
 from galvision.data.lens_datamodule import LensFieldDataModule
 from galvision.data.real_lenses import real_fields
-from galvision.errors import CheckpointError, ConfigError
+from galvision.errors import ConfigError
 from galvision.tasks.lens_detection import EVALUATION_SCORES, LensDetectionTask
+from galvision.tasks.pretrain import MaskedAutoencoderTask
 from galvision.transforms import apply_transforms
 
 METRICS = ("map_50", "map", "auroc", *(
@@ -192,9 +193,11 @@ def real_gallery(
 # -- command --------------------------------------------------------------------------------
 def run_lens_benchmark(args: argparse.Namespace) -> str:
     """The table (and the real-lens gallery); the Markdown written."""
-    pretrained = args.pretrained.resolve() if args.pretrained else None
-    if pretrained is not None and not pretrained.is_file():
-        raise CheckpointError(f"--pretrained: no such checkpoint file {pretrained}")
+    pretrained = (
+        checked_checkpoint(args.pretrained, MaskedAutoencoderTask, "--pretrained")
+        if args.pretrained
+        else None
+    )
     runs = args.output / "lens"
     probe = configure(args.config, runs / "probe", args.steps, args.seed, [])
     if not isinstance(probe.model, LensDetectionTask):

@@ -13,13 +13,14 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from galvision.baselines.inpainting import biharmonic_inpaint, worker_count
 from galvision.benchmark.deconvolution import load_survey, score
 from galvision.benchmark.report import write_report
-from galvision.checkpoints import load_checkpoint_task
+from galvision.checkpoints import checked_checkpoint, load_checkpoint_task
 from galvision.data import keys
 from galvision.data.intensity import DATA_RANGE, to_display
 from galvision.errors import ConfigError, DataError
 from galvision.models import composite
 from galvision.plotting import save_image_grid
 from galvision.tasks.base import GalaxyTask
+from galvision.tasks.pretrain import MaskedAutoencoderTask
 from galvision.tasks.reconstruction import ReconstructionTask
 from galvision.transforms import BatchTransform, MaskPixels, apply_transforms, convolve
 from galvision.transforms.masking import KINDS, MaskGenerator
@@ -97,8 +98,6 @@ def mae_row(
     pretrained: Path, test: MaskedSet, target: torch.Tensor, kind: str, patch_size: int
 ) -> tuple[dict, torch.Tensor] | str:
     """The MAE checkpoint's table row and reconstructions, or why it cannot have them."""
-    from galvision.tasks.pretrain import MaskedAutoencoderTask
-
     mae = load_checkpoint_task(pretrained, MaskedAutoencoderTask)
     reason = mae_skip_reason(mae, kind, patch_size)
     if reason is not None:
@@ -132,6 +131,8 @@ def run_reconstruction_benchmark(
     if images < 1:
         raise ConfigError(f"--images {images} must be at least 1")
     task = load_checkpoint_task(ckpt, ReconstructionTask)
+    if pretrained is not None:
+        pretrained = checked_checkpoint(pretrained, MaskedAutoencoderTask, "--pretrained")
     masks = MaskGenerator({kind: 1.0}, fraction, patch_size=task.backbone.patch_size)
     survey = load_survey(ckpt)
     dataset = survey.datasets["test"]

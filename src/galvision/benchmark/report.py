@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Sequence
 from pathlib import Path
+
+from galvision.errors import ConfigError, DataError
 
 ARROWS = {
     "mse": "MSE ↓",
@@ -35,17 +38,40 @@ def markdown_table(rows: Sequence[dict], columns: Sequence[str]) -> str:
 def write_report(
     rows: Sequence[dict], columns: Sequence[str], stem: Path, title: str, notes: str = ""
 ) -> str:
-    """Write ``<stem>.md`` (title, table, notes) and ``<stem>.csv``; return the Markdown."""
-    stem.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``<stem>.md`` (title, table, notes) and ``<stem>.csv``; return the Markdown.
+
+    If the files cannot be written the Markdown is printed first, so no result is lost.
+    """
+    check_finite(rows, columns, title)
     text = f"### {title}\n\n{markdown_table(rows, columns)}\n"
     if notes:
         text += f"\n{notes}\n"
-    with_suffix(stem, ".md").write_text(text)
-    with with_suffix(stem, ".csv").open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
+    try:
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        with_suffix(stem, ".md").write_text(text)
+        with with_suffix(stem, ".csv").open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+    except OSError as error:
+        print(text)
+        raise ConfigError(
+            f"{error.filename or stem}: cannot write the report ({error.strerror}); "
+            "its table is printed above"
+        ) from None
     return text
+
+
+def check_finite(rows: Sequence[dict], columns: Sequence[str], title: str) -> None:
+    """Refuse a table with an infinite or NaN score: it measures nothing."""
+    for row in rows:
+        for column in columns:
+            value = row.get(column)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise DataError(
+                    f"{title}: {column} of '{row.get(columns[0])}' is {value}, so the scores are "
+                    "degenerate (outputs equal to a constant or saturated truth?); no table written"
+                )
 
 
 def with_suffix(stem: Path, suffix: str) -> Path:

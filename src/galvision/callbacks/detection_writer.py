@@ -19,7 +19,7 @@ from galvision.callbacks.writing import (
     sample_names,
     write_csv,
 )
-from galvision.data.keys import BOXES, IMAGE
+from galvision.data.keys import BOXES, IMAGE, SOURCE
 from galvision.data.observed import unique_name
 from galvision.errors import ConfigError
 from galvision.plotting import display_rgb
@@ -125,9 +125,11 @@ class DetectionWriter(PredictionWriter):
         field_scores = prediction.get("field_score")
         raw = sample_names(prediction, batch, len(boxes), rank, index, "field")
         names = [unique_name(name, self._taken) for name in raw]
+        sources = field(SOURCE)
         for i, name in enumerate(names):
             record = {
                 "name": name,
+                **({"source": str(sources[i])} if sources else {}),
                 "boxes": np.round(boxes[i], 2).tolist(),
                 "scores": np.round(scores[i], 4).tolist(),
             }

@@ -19,11 +19,13 @@ from galvision.callbacks.writing import (
     PredictionWriter,
     as_numpy,
     atomic_path,
+    fits_text,
     prediction_field,
     sample_names,
+    write_manifest,
 )
 from galvision.data.intensity import to_flux
-from galvision.data.keys import HEADER, IMAGE, NAME, PSF_FWHM
+from galvision.data.keys import HEADER, IMAGE, NAME, PSF_FWHM, SOURCE
 from galvision.data.observed import unique_name
 from galvision.errors import ConfigError
 from galvision.plotting import display_rgb
@@ -56,10 +58,14 @@ def restored_header(source: str, height: int, width: int) -> fits.Header:
     return header
 
 
-def _write_fits(path: Path, flux: np.ndarray, psf_fwhm: float, source_header: str) -> None:
+def _write_fits(
+    path: Path, flux: np.ndarray, psf_fwhm: float, source: str, source_header: str
+) -> None:
     header = restored_header(source_header, *flux.shape[-2:])
     header["BUNIT"] = ("nanomaggy", "linear flux per pixel")
     header["ORIGIN"] = "galvision"
+    if source:
+        header["SRCFILE"] = (fits_text(source), "input file of this restoration")
     if np.isfinite(psf_fwhm):
         header["PSF_FWHM"] = (float(psf_fwhm), "[arcsec] FWHM of the input PSF")
     data = flux[0] if len(flux) == 1 else flux
@@ -83,10 +89,11 @@ class RestoredImageWriter(PredictionWriter):
 
     Args:
         output_dir: folder for ``<name>_restored.fits``, ``restored-rank<k>.h5`` and
-            ``<name>_preview.png`` (input | restored).
+            ``<name>_preview.png`` (input | restored); with FITS, ``manifest-rank<k>.csv``
+            names the input file of every output, as its header ``SRCFILE`` does.
         format: ``fits`` (one file per image, keeping the input's FITS header and, when the size
-            is unchanged, its WCS) or ``hdf5`` (datasets ``restored``, ``name``, ``psf_fwhm`` in
-            one file per rank, published when prediction ends).
+            is unchanged, its WCS) or ``hdf5`` (datasets ``restored``, ``name``, ``source``,
+            ``psf_fwhm`` in one file per rank, published when prediction ends).
         preview: also write a PNG per image.
         write_interval: write after every batch or once at the end of the epoch.
     """
@@ -108,6 +115,7 @@ class RestoredImageWriter(PredictionWriter):
         self.preview = preview
         self._taken: set[str] = set()
         self._rows = 0
+        self._manifest: list[tuple[str, str]] = []
 
     def hdf5_path(self, rank: int) -> Path:
         """The HDF5 file of one rank; ranks never share a file."""
@@ -117,12 +125,16 @@ class RestoredImageWriter(PredictionWriter):
         """Start a fresh run: names and HDF5 rows from an earlier run are forgotten."""
         self._taken = set()
         self._rows = 0
+        self._manifest = []
 
     def on_predict_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        """Publish this rank's HDF5 file now that every batch is in it."""
+        """Publish this rank's HDF5 file now that every batch is in it, or its FITS manifest."""
         if self._rows:
             final = self.hdf5_path(trainer.global_rank)
             os.replace(self._partial_path(final), final)
+        if self._manifest:
+            manifest = self.output_dir / f"manifest-rank{trainer.global_rank}.csv"
+            write_manifest(manifest, self._manifest)
 
     @staticmethod
     def _partial_path(final: Path) -> Path:
@@ -141,12 +153,16 @@ class RestoredImageWriter(PredictionWriter):
         raw = sample_names(prediction, batch, len(flux), rank, index, "image")
         names = [unique_name(str(name), self._taken) for name in raw]
         headers = field(HEADER) or [""] * len(flux)
+        sources = [str(source) for source in field(SOURCE) or [""] * len(flux)]
         self.output_dir.mkdir(parents=True, exist_ok=True)
         if self.format == "fits":
-            for name, image, image_fwhm, header in zip(names, flux, fwhms, headers, strict=True):
-                _write_fits(self.output_dir / f"{name}_restored.fits", image, image_fwhm, header)
+            rows = zip(names, flux, fwhms, sources, headers, strict=True)
+            for name, image, image_fwhm, source, header in rows:
+                path = self.output_dir / f"{name}_restored.fits"
+                _write_fits(path, image, image_fwhm, source, header)
+                self._manifest.append((f"{name}_restored.fits", source))
         else:
-            self._append_hdf5(self.hdf5_path(rank), flux, names, fwhms)
+            self._append_hdf5(self.hdf5_path(rank), flux, names, fwhms, sources)
         if self.preview:
             inputs = field(IMAGE)
             inputs = None if inputs is None else as_numpy(inputs)
@@ -155,7 +171,7 @@ class RestoredImageWriter(PredictionWriter):
                 _write_preview(self.output_dir / f"{name}_preview.png", panels)
 
     def _append_hdf5(
-        self, final: Path, flux: np.ndarray, names: list[str], fwhms: np.ndarray
+        self, final: Path, flux: np.ndarray, names: list[str], fwhms: np.ndarray, sources: list[str]
     ) -> None:
         # Rows go to a hidden partial file, renamed over ``final`` at the end, so a reader never
         # sees a half-written run.
@@ -164,10 +180,12 @@ class RestoredImageWriter(PredictionWriter):
                 shape = flux.shape[1:]
                 file.create_dataset(RESTORED, (0, *shape), "f4", maxshape=(None, *shape))
                 file.create_dataset(NAME, (0,), h5py.string_dtype(), maxshape=(None,))
+                file.create_dataset(SOURCE, (0,), h5py.string_dtype(), maxshape=(None,))
                 file.create_dataset(PSF_FWHM, (0,), "f4", maxshape=(None,))
                 file[RESTORED].attrs["BUNIT"] = "nanomaggy"
                 file.attrs["ORIGIN"] = "galvision"
-            for key, rows in ((RESTORED, flux), (NAME, names), (PSF_FWHM, fwhms)):
+            columns = ((RESTORED, flux), (NAME, names), (SOURCE, sources), (PSF_FWHM, fwhms))
+            for key, rows in columns:
                 file[key].resize(self._rows + len(rows), axis=0)
                 file[key][self._rows :] = rows
         self._rows += len(flux)

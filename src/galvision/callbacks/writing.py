@@ -19,6 +19,7 @@ from galvision.data.keys import INDEX, NAME
 from galvision.errors import ConfigError
 
 PREVIEW_SIZE = 256  # pixels per panel side, so 64-pixel stamps are not thumbnails
+MANIFEST_COLUMNS = ("output", "source")
 
 
 @contextmanager
@@ -30,6 +31,19 @@ def atomic_path(path: Path) -> Iterator[Path]:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def fits_text(value: str) -> str:
+    """``value`` as a FITS header string, which must be ASCII: other characters escaped."""
+    return value.encode("ascii", "backslashreplace").decode("ascii")
+
+
+def write_manifest(path: Path, rows: Sequence[tuple[str, str]]) -> None:
+    """Write which output file came from which input as ``output,source`` CSV rows."""
+    with atomic_path(path) as tmp, tmp.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(MANIFEST_COLUMNS)
+        writer.writerows(rows)
 
 
 def as_numpy(value: Any) -> np.ndarray:

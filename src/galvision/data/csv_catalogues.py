@@ -27,8 +27,8 @@ from galvision.data.catalogues import (
     load_picture,
     reading,
 )
-from galvision.data.intensity import to_display
-from galvision.data.observed import unique_name
+from galvision.data.intensity import check_display_range, to_display
+from galvision.data.observed import unique_names
 from galvision.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
@@ -72,9 +72,13 @@ def read_catalogue(
     """The rows of a CSV catalogue with resolved files and class indices, and the class names."""
     path = Path(catalogue_csv)
     entries = []
-    with reading(str(path)), path.open(newline="") as handle:
+    # utf-8-sig drops the byte-order mark Excel starts its CSV files with.
+    with reading(str(path)), path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         columns = reader.fieldnames or []
+        repeated = sorted({column for column in columns if columns.count(column) > 1})
+        if repeated:
+            raise DataError(f"{path}: column {', '.join(repeated)} appears twice in the header")
         missing = [c for c in (*path_columns, label_column) if c not in columns]
         if columns and missing:
             raise DataError(f"{path}: no column {', '.join(missing)} (has {', '.join(columns)})")
@@ -116,9 +120,8 @@ class ImageFolderCatalogueDataset(LabelledImageDataset):
                 for e in entries
             ]
         )
-        taken: set[str] = set()
         self.labels = np.array([entry.label for entry in entries], dtype=np.int64)
-        self.names = [unique_name(_stem(entry.files[0]), taken) for entry in entries]
+        self.names = unique_names([_stem(entry.files[0]) for entry in entries])
 
 
 class FitsCatalogueDataset(LabelledImageDataset):
@@ -151,7 +154,7 @@ class FitsCatalogueDataset(LabelledImageDataset):
         columns = [path_column] if isinstance(path_column, str) else list(path_column)
         self.size, self.bands = size, bands
         entries, self.class_names = read_catalogue(catalogue_csv, columns, label_column, classes)
-        images, taken, replaced, touched = [], set(), 0, 0
+        images, replaced, touched = [], 0, 0
         for entry in entries:
             flux = _read_bands(entry, bands) * scale
             bad = ~np.isfinite(flux)
@@ -160,6 +163,7 @@ class FitsCatalogueDataset(LabelledImageDataset):
                     raise DataError(f"{entry.where}: {entry.files[0]}: {bad.sum()} NaN/inf pixels")
                 flux[bad] = 0.0
                 replaced, touched = replaced + int(bad.sum()), touched + 1
+            check_display_range(flux, f"{entry.where}: {entry.files[0]}")
             images.append(to_display(fit_to_size(flux, size, crop_fraction)))
         if replaced:
             log.warning(
@@ -170,7 +174,7 @@ class FitsCatalogueDataset(LabelledImageDataset):
             )
         self.images = torch.stack(images)
         self.labels = np.array([entry.label for entry in entries], dtype=np.int64)
-        self.names = [unique_name(_stem(entry.files[0]), taken) for entry in entries]
+        self.names = unique_names([_stem(entry.files[0]) for entry in entries])
 
 
 def _read_bands(entry: CatalogueEntry, bands: int) -> np.ndarray:

@@ -19,7 +19,10 @@ from galvision.errors import ConfigError, DataError
 
 def ordered_split(total: int, val_size: int, test_size: int, what: str) -> dict[str, np.ndarray]:
     """Training first, then validation, then test indices; ``what`` names the total in errors."""
-    if val_size < 1 or test_size < 1 or val_size + test_size >= total:
+    for name, size in (("val_size", val_size), ("test_size", test_size)):
+        if size < 1:
+            raise ConfigError(f"data.{name}={size} must be at least 1")
+    if val_size + test_size >= total:
         raise ConfigError(
             f"data: val_size={val_size} + test_size={test_size} leave no training examples "
             f"out of {what}={total}"

@@ -24,6 +24,7 @@ BOXES = "boxes"  # list of B (n_i, 4) float32 boxes, xyxy pixel coordinates (x a
 PARAMS = "params"  # (B, P) stored simulation parameters chosen by the datamodule
 NAME = "name"  # list of source names (files, rows) for writers
 HEADER = "header"  # list of FITS headers of the sources as text ("" when none), for writers
+SOURCE = "source"  # list of the input files (file[row] for stacks) the names come from
 
 
 def require(batch: dict, key: str, who: str, remedy: str = "") -> Any:

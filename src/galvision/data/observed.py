@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,8 +21,8 @@ from astropy.io import fits
 from torch.utils.data import DataLoader, Dataset
 
 from galvision.data.datamodules import GalaxyDataModule
-from galvision.data.intensity import to_display, to_flux
-from galvision.data.keys import HEADER, IMAGE, INDEX, NAME, PSF_FWHM
+from galvision.data.intensity import check_display_range, to_display, to_flux
+from galvision.data.keys import HEADER, IMAGE, INDEX, NAME, PSF_FWHM, SOURCE
 from galvision.data.pictures import decode_picture
 from galvision.errors import ConfigError, DataError
 
@@ -43,6 +43,7 @@ class ObservedImage:
     psf_fwhm: float | None
     name: str
     source: str  # file, or file[row] for HDF5 stacks, to name the culprit in errors
+    bad_fwhm: str | None = None  # a PSF FWHM given in the file that is not a valid value
     header: str = ""  # the FITS header of the image HDU as text, so outputs keep WCS and keywords
 
 
@@ -56,11 +57,24 @@ def _stem(path: Path) -> str:
 
 
 def _fwhm(value: Any) -> float | None:
+    if isinstance(value, bool):  # FITS T/F is no width
+        return None
     try:
         fwhm = float(value)
     except (TypeError, ValueError):
         return None
     return fwhm if math.isfinite(fwhm) and fwhm > 0 else None
+
+
+def _recorded_fwhm(recorded: Iterable[tuple[str, Any]]) -> tuple[float | None, str | None]:
+    """The first valid of the (name, value) FWHMs a file records, else what was invalid."""
+    given = [(name, value) for name, value in recorded if value is not None and value != ""]
+    valid = next((f for f in (_fwhm(value) for _, value in given) if f is not None), None)
+    if valid is not None or not given:
+        return valid, None
+    name, value = given[0]
+    value = value.item() if isinstance(value, np.generic) else value
+    return None, f"{name}={value!r} is not a positive number of arcsec"
 
 
 def _as_bands(array: np.ndarray, what: str) -> np.ndarray:
@@ -78,10 +92,10 @@ def _read_fits(path: Path, flux_scale: float) -> Iterator[ObservedImage]:
             raise ValueError("no image HDU with data")
         flux = _as_bands(np.asarray(hdu.data), "image data") * np.float32(flux_scale)
         headers = (hdu.header, hdus[0].header)
-        values = (header.get(key) for key in FWHM_KEYWORDS for header in headers)
-        fwhm = next((f for f in map(_fwhm, values) if f is not None), None)
+        recorded = ((f"header {key}", h.get(key)) for key in FWHM_KEYWORDS for h in headers)
+        fwhm, bad = _recorded_fwhm(recorded)
         header = hdu.header.tostring()
-    yield ObservedImage(flux, fwhm, _stem(path), str(path), header)
+    yield ObservedImage(flux, fwhm, _stem(path), str(path), bad, header)
 
 
 def _read_picture(path: Path) -> Iterator[ObservedImage]:
@@ -97,10 +111,11 @@ def _read_hdf5(path: Path, flux_scale: float) -> Iterator[ObservedImage]:
         data = file[key]
         stack = data[()][None] if data.ndim == 2 else data
         attr = data.attrs.get(HDF5_FWHM_ATTR, file.attrs.get(HDF5_FWHM_ATTR))
-        fwhms = np.broadcast_to(np.asarray(attr if attr is not None else np.nan), len(stack))
+        fwhms = np.broadcast_to(np.asarray(attr, dtype=object), len(stack))
         for i in range(len(stack)):
             flux = _as_bands(np.asarray(stack[i]), f"{key}[{i}]") * np.float32(flux_scale)
-            yield ObservedImage(flux, _fwhm(fwhms[i]), f"{_stem(path)}-{i}", f"{path}[{i}]")
+            fwhm, bad = _recorded_fwhm([(f"attribute {HDF5_FWHM_ATTR}", fwhms[i])])
+            yield ObservedImage(flux, fwhm, f"{_stem(path)}-{i}", f"{path}[{i}]", bad)
 
 
 def iter_observed(path: Path, flux_scale: float = 1.0) -> Iterator[ObservedImage]:
@@ -142,15 +157,35 @@ def observed_files(path: Path) -> list[Path]:
     return files
 
 
+def safe_name(name: str) -> str:
+    """``name`` with the characters a file name should not hold replaced."""
+    return re.sub(r"[^A-Za-z0-9._+-]+", "_", name).lstrip("._-")[:150] or "image"
+
+
 def unique_name(name: str, taken: set[str]) -> str:
     """``name`` made safe as a file name and distinct from ``taken`` (updated, case-insensitive)."""
-    base = re.sub(r"[^A-Za-z0-9._+-]+", "_", name).lstrip("._-")[:150] or "image"
+    base = safe_name(name)
     unique, n = base, 1
     while unique.lower() in taken:
         n += 1
         unique = f"{base}-{n}"
     taken.add(unique.lower())
     return unique
+
+
+def unique_names(names: Sequence[str]) -> list[str]:
+    """Safe, distinct file names for ``names``: one already safe and unused keeps itself.
+
+    Safe names are kept before any other is changed, so an output named after an input's
+    name always comes from that input (``a b`` becomes ``a_b-2`` when ``a_b`` exists too).
+    """
+    taken: set[str] = set()
+    kept: dict[int, str] = {}
+    for i, name in enumerate(names):
+        if safe_name(name) == name and name.lower() not in taken:
+            taken.add(name.lower())
+            kept[i] = name
+    return [kept.get(i) or unique_name(name, taken) for i, name in enumerate(names)]
 
 
 def _check(image: ObservedImage, bands: int, size: int) -> None:
@@ -165,6 +200,7 @@ def _check(image: ObservedImage, bands: int, size: int) -> None:
     bad = int(image.flux.size - np.isfinite(image.flux).sum())
     if bad:
         raise DataError(f"{image.source}: {bad} NaN/inf pixels; mask or inpaint them first")
+    check_display_range(image.flux, image.source)
 
 
 class ObservedImagesDataset(Dataset):
@@ -182,13 +218,17 @@ class ObservedImagesDataset(Dataset):
             raise ConfigError(f"data.psf_fwhm must be a positive number of arcsec, got {psf_fwhm}")
         self.images: list[np.ndarray] = []
         self.psf_fwhms: list[float] = []
-        self.names: list[str] = []
         self.headers: list[str] = []
-        taken: set[str] = set()
+        self.sources: list[str] = []
+        names: list[str] = []
         for file in observed_files(Path(path)):
             for image in iter_observed(file, flux_scale):
                 _check(image, bands, size)
                 fwhm = psf_fwhm if psf_fwhm is not None else image.psf_fwhm
+                if fwhm is None and image.bad_fwhm:
+                    raise DataError(
+                        f"{image.source}: {image.bad_fwhm}; fix it or pass --data.psf_fwhm"
+                    )
                 if fwhm is None:
                     raise DataError(
                         f"{image.source}: no PSF FWHM in the header (PSF_FWHM/FWHM/SEEING);"
@@ -196,8 +236,10 @@ class ObservedImagesDataset(Dataset):
                     )
                 self.images.append(to_display(image.flux).astype(np.float32))
                 self.psf_fwhms.append(float(fwhm))
-                self.names.append(unique_name(image.name, taken))
+                self.sources.append(Path(image.source).name)
                 self.headers.append(image.header)
+                names.append(image.name)
+        self.names = unique_names(names)
         if not self.images:
             raise DataError(f"{path}: holds no images")
 
@@ -210,6 +252,7 @@ class ObservedImagesDataset(Dataset):
             PSF_FWHM: torch.tensor(self.psf_fwhms[index], dtype=torch.float32),
             NAME: self.names[index],
             HEADER: self.headers[index],
+            SOURCE: self.sources[index],
             INDEX: index,
         }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import galsim
@@ -9,7 +10,7 @@ import h5py
 import numpy as np
 from astropy.io import fits
 
-from galvision.data.intensity import magnitude_to_flux, to_flux
+from galvision.data.intensity import check_display_range, magnitude_to_flux, to_flux
 from galvision.data.pictures import decode_picture
 from galvision.errors import ConfigError, DataError
 
@@ -22,6 +23,7 @@ HDF5_DATASETS = ("images", "clean", "truth")
 COSMOS_RESOLUTION = 0.1  # arcsec FWHM
 
 Named = list[tuple[str, np.ndarray]]
+log = logging.getLogger(__name__)
 
 
 def load_truth(
@@ -31,6 +33,7 @@ def load_truth(
     pixel_scale: float = 0.262,
     max_mag: float | None = None,
     flux_scale: float = 1.0,
+    min_size: int = 1,
 ) -> tuple[np.ndarray, list[str]]:
     """Load truth images as clean (N, bands, size, size) float32 nanomaggies/pixel and names.
 
@@ -52,8 +55,9 @@ def load_truth(
     HDF5 and FITS pixels are taken as nanomaggies and multiplied by ``flux_scale``. Single-band
     images are repeated over ``bands``; any other band count that differs from ``bands`` is an
     error. Images larger than ``size`` are centre-cropped and smaller ones zero-padded (pixel
-    H//2 lands on size//2); only COSMOS stamps are resampled. Non-finite pixels, unreadable
-    files and empty folders raise `DataError`.
+    H//2 lands on size//2, with a warning); only COSMOS stamps are resampled. Non-finite pixels,
+    images mostly beyond the display range or smaller than ``min_size`` (the PSF footprint) on
+    a side, unreadable files and empty folders raise `DataError`.
     """
     path = Path(path)
     if path.is_dir():
@@ -64,13 +68,20 @@ def load_truth(
         files = [path]
     else:
         raise DataError(f"{path}: no such file or folder")
-    images, names = [], []
+    images, names, padded = [], [], 0
     for file in files:
-        for name, image in _read_checked(file, size, pixel_scale, max_mag, flux_scale):
+        named = _read_checked(file, size, pixel_scale, max_mag, flux_scale)
+        for name, image in named:
+            source = str(file) if len(named) == 1 else f"{file} ({name})"
+            check_display_range(image, source)
+            _check_footprint(image, min_size, source)
+            padded += min(image.shape[-2:]) < size
             images.append(_fit(_match_bands(image, bands, file), size))
             names.append(name)
     if not images:
         raise DataError(f"{path}: no galaxy brighter than max_mag={max_mag}")
+    if padded:
+        log.warning("%s: %d truth image(s) smaller than %d px zero-padded", path, padded, size)
     return np.stack(images).astype(np.float32, copy=False), names
 
 
@@ -181,6 +192,16 @@ def _read_fits(file: Path, flux_scale: float) -> Named:
 def _read_picture(file: Path) -> Named:
     """A PNG or JPEG as display-space values mapped to flux, bluest channel first."""
     return [(_stem(file), np.asarray(to_flux(decode_picture(file)), dtype=np.float32))]
+
+
+def _check_footprint(image: np.ndarray, min_size: int, source: str) -> None:
+    """Refuse a truth image too small to hold the PSF that blurs it."""
+    height, width = image.shape[-2:]
+    if min(height, width) < min_size:
+        raise DataError(
+            f"{source}: {height}×{width} pixels, smaller than the {min_size}×{min_size} PSF "
+            "footprint; a truth image must cover it"
+        )
 
 
 def _match_bands(image: np.ndarray, bands: int, file: Path) -> np.ndarray:

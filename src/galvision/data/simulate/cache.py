@@ -5,8 +5,10 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+import math
 import multiprocessing
 import os
+import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -14,14 +16,18 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 import h5py
+import numpy as np
 from tqdm.auto import tqdm
 
-from galvision.errors import DataError
+from galvision.errors import ConfigError, DataError
+from galvision.folders import check_writable
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CACHE = "~/.cache/galvision"
 MAX_WORKERS = 8
+CHECKSUM = "crc32"  # attribute of every numeric dataset, set once the file is written
+SLAB_BYTES = 64 * 2**20  # bytes read at a time when checksumming
 
 T = TypeVar("T")
 
@@ -43,7 +49,13 @@ C = TypeVar("C", bound=SimulationConfig)
 def cache_dir() -> Path:
     """The cache directory, from $GALVISION_CACHE or ~/.cache/galvision, created on demand."""
     path = Path(os.environ.get("GALVISION_CACHE") or DEFAULT_CACHE).expanduser()
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(
+            f"cache folder {path} (GALVISION_CACHE): cannot be created ({error.strerror}); "
+            "set GALVISION_CACHE to a writable folder"
+        ) from None
     return path
 
 
@@ -106,6 +118,7 @@ def atomic_h5(path: Path) -> Iterator[h5py.File]:
     try:
         with h5py.File(partial, "w") as file:
             yield file
+            write_checksums(file)
             file.attrs["complete"] = True
         os.replace(partial, path)
     except BaseException:
@@ -133,6 +146,47 @@ def read_header(file: h5py.File, config_type: type[C], expected: C | None) -> C:
     return stored
 
 
+def _numeric_datasets(file: h5py.File) -> list[h5py.Dataset]:
+    found: list[h5py.Dataset] = []
+
+    def keep(_: str, item: object) -> None:
+        if isinstance(item, h5py.Dataset) and item.dtype.kind in "biufc":
+            found.append(item)
+
+    file.visititems(keep)
+    return found
+
+
+def dataset_checksum(dataset: h5py.Dataset) -> int:
+    """CRC-32 of a dataset's values, read in slabs along its first axis."""
+    if not dataset.shape:
+        return zlib.crc32(np.asarray(dataset[()]).tobytes())
+    row_bytes = dataset.dtype.itemsize * math.prod(dataset.shape[1:])
+    step = max(1, SLAB_BYTES // max(1, row_bytes))
+    crc = 0
+    for start in range(0, len(dataset), step):
+        crc = zlib.crc32(np.ascontiguousarray(dataset[start : start + step]).tobytes(), crc)
+    return crc
+
+
+def write_checksums(file: h5py.File) -> None:
+    """Store the checksum of every numeric dataset of an open file as its attribute."""
+    for dataset in _numeric_datasets(file):
+        dataset.attrs[CHECKSUM] = dataset_checksum(dataset)
+
+
+def verify_checksums(file: h5py.File) -> None:
+    """Raise ValueError naming the first dataset whose values changed since they were written."""
+    for dataset in _numeric_datasets(file):
+        stored = dataset.attrs.get(CHECKSUM)
+        if stored is None:
+            raise ValueError(f"dataset '{dataset.name}' has no checksum (an older cache file)")
+        if int(stored) != dataset_checksum(dataset):
+            raise ValueError(
+                f"dataset '{dataset.name}' fails its checksum: damaged since it was written"
+            )
+
+
 def check_datasets(file: h5py.File, shapes: dict[str, tuple[int, ...]]) -> None:
     """Raise ValueError naming the first dataset missing from the file or of another shape."""
     for name, shape in shapes.items():
@@ -157,7 +211,11 @@ def check_h5(path: Path, check: Callable[[h5py.File], T], what: str) -> T:
         with h5py.File(path, "r") as file:
             if not file.attrs.get("complete", False):
                 raise ValueError("incomplete: no 'complete' flag")
-            return check(file)
+            result = check(file)
+            # Reading every value once here turns a damaged file into one line now,
+            # not into an h5py error naming no file in the middle of training.
+            verify_checksums(file)
+            return result
     except ValueError as error:
         raise DataError(f"{path}: {error}") from None
     except OSError as error:
@@ -191,6 +249,7 @@ def cached_file(path: Path, check: Callable[[Path], object], build: Callable[[Pa
         return path
     except DataError:
         pass
+    check_writable(path.parent, "cache folder (GALVISION_CACHE)")
     with _locked(path):
         # Another process may have built it while this one waited for the lock.
         if path.exists():
@@ -198,6 +257,6 @@ def cached_file(path: Path, check: Callable[[Path], object], build: Callable[[Pa
                 check(path)
                 return path
             except DataError as error:
-                log.warning("Discarding cached file %s", error)
+                log.warning("Discarding cached file %s; building it again", error)
                 path.unlink()
         return build(path)
