@@ -1,8 +1,9 @@
 import pytest
 import torch
 
-from galvision.backbones import Backbone
+from galvision.backbones import Backbone, ConvBackbone
 from galvision.errors import ConfigError, DataError
+from galvision.tasks import ClassificationTask, DeconvolutionTask, ReconstructionTask
 
 
 @pytest.mark.parametrize("bands", [1, 3])
@@ -48,3 +49,31 @@ def test_average_pooling_is_the_mean_patch_token(tiny_backbone_kwargs):
     class_token = Backbone(pool="token", **tiny_backbone_kwargs)
     class_token.load_state_dict(backbone.state_dict())  # same weights, same keys
     torch.testing.assert_close(class_token.forward_pooled(image), tokens[:, 0])
+
+
+def test_a_timm_model_that_is_no_plain_vit_names_what_it_lacks():
+    with pytest.raises(
+        ConfigError, match=r"'swin_tiny_patch4_window7_224' is not a plain .* blocks"
+    ):
+        Backbone("swin_tiny_patch4_window7_224", img_size=64, patch_size=8)
+
+
+def test_tasks_name_what_a_backbone_lacks_for_them():
+    with pytest.raises(
+        ConfigError, match=r"ConvBackbone lacks patch_size.* DeconvolutionTask needs"
+    ):
+        DeconvolutionTask(ConvBackbone())
+    assert ClassificationTask(ConvBackbone(img_size=32), num_classes=3).backbone.embed_dim == 512
+
+
+def test_a_patch_16_backbone_restores_and_inpaints():
+    tiny = {"depth": 4, "embed_dim": 32, "num_heads": 2}
+    backbone = {"img_size": 64, "patch_size": 16, "model_kwargs": tiny}
+    image = torch.rand(2, 3, 64, 64)
+    deconvolution = DeconvolutionTask(Backbone(**backbone)).eval()
+    assert deconvolution(image, torch.full((2,), 1.2)).shape == image.shape
+    mask = torch.zeros(2, 1, 64, 64)
+    mask[:, :, :16] = 1
+    inpainting = ReconstructionTask(Backbone(**backbone)).eval()
+    restored = inpainting(image, mask)
+    assert torch.equal(restored[:, :, 16:], image[:, :, 16:])

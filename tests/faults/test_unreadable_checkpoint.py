@@ -38,7 +38,7 @@ def test_resume_from_a_truncated_last_checkpoint_names_an_older_one(tiny_run, tm
     shutil.copytree(tiny_run / "checkpoints", tmp_path / "checkpoints")
     last = tmp_path / "checkpoints" / "last.ckpt"
     last.write_bytes(last.read_bytes()[:1000])
-    (older,) = (tmp_path / "checkpoints").glob("epoch=*.ckpt")
+    (older,) = (tmp_path / "checkpoints").glob("step*-psnr*.ckpt")
     fit = ["fit", *config_args("deconv"), "--trainer.default_root_dir", str(tmp_path)]
     message = refusal([*fit, "--ckpt_path", "last"])
     assert f"--ckpt_path last: {last}: truncated" in message

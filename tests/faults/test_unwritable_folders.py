@@ -38,8 +38,10 @@ def unwritable(request, tmp_path) -> Path:
 def test_fit_refuses_an_unwritable_run_or_log_folder(unwritable, tmp_path):
     fit = ["fit", *config_args("deconv"), "--trainer.default_root_dir"]
     assert f"trainer.default_root_dir {unwritable}: " in refusal([*fit, str(unwritable)])
+    # On the command line, init_args go to the last of the loggers: TensorBoard's.
     logs = ["--trainer.logger.init_args.save_dir", str(unwritable)]
-    assert f"CSVLogger save_dir {unwritable}: " in refusal([*fit, str(tmp_path / "run"), *logs])
+    message = refusal([*fit, str(tmp_path / "run"), *logs])
+    assert f"TensorBoardLogger save_dir {unwritable}: " in message
 
 
 def test_an_unwritable_cache_is_refused(unwritable, tmp_path, monkeypatch):
