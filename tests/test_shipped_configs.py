@@ -14,6 +14,7 @@ MONITORED = {
     "classify": "f1_macro",
     "classify_gz1": "f1_macro",
     "deconv": "psnr",
+    "foundation": "masked_psnr",
     "lens": "map_50",
     "pretrain": "masked_psnr",
     "reconstruct": "psnr",

@@ -58,6 +58,8 @@ def benchmark_epilog() -> str:
             "benchmark: measure models beside classical baselines on one test set",
             "  (galvision benchmark <name> --help)",
             *lines,
+            "",
+            "export: a checkpoint's backbone as timm weights and config (galvision export --help)",
         ]
     )
 
@@ -213,6 +215,10 @@ def main(args: list[str] | None = None) -> None:
             from galvision.benchmark.command import benchmark_main
 
             benchmark_main(argv[1:])
+        elif argv and argv[0] == "export":
+            from galvision.export import export_main
+
+            export_main(argv[1:])
         else:
             GalvisionCLI(args=args)
     except GalvisionError as error:

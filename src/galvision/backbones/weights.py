@@ -31,15 +31,24 @@ def load_backbone(backbone: Backbone, source: str) -> list[str]:
     """Load weights into ``backbone`` in place and return the names of the loaded tensors.
 
     ``source`` is a checkpoint path (any galvision/Lightning checkpoint, whose backbone keys
-    are found under ``backbone.``, or a plain timm state dict), ``hf-hub:<repo>`` or a timm
-    model name with pretrained weights (both need a network the first time). A tensor whose
-    shape differs (band count, patch size, width) is an error, never silently skipped; only
-    the position embedding is resampled when the image size differs.
+    are found under ``network.backbone.``, or a plain timm state dict), a folder written by
+    ``galvision export``, the name of a foundation in the cache (``foundation``),
+    ``hf-hub:<repo>`` or a timm model name with pretrained weights (both need a network the
+    first time). A tensor whose shape differs (band count, patch size, width) is an error,
+    never silently skipped; only the position embedding is resampled when the image size
+    differs.
     """
-    if source.startswith("hf-hub:") or not _looks_like_path(source):
+    from galvision.backbones.export import WEIGHTS_FILE, is_exported, named_foundation
+
+    path = Path(source).expanduser()
+    if is_exported(path):
+        state = _state_from_file(path / WEIGHTS_FILE)
+    elif _looks_like_path(source):
+        state = _state_from_file(path)
+    elif source.startswith("hf-hub:") or timm.is_model(source):
         state = _state_from_timm(backbone, source)
     else:
-        state = _state_from_file(Path(source).expanduser())
+        state = _state_from_file(named_foundation(source) / WEIGHTS_FILE)
     return _load_state(backbone, state, source)
 
 
@@ -48,6 +57,11 @@ def _looks_like_path(source: str) -> bool:
 
 
 def _state_from_file(path: Path) -> dict[str, torch.Tensor]:
+    if path.is_dir():
+        raise CheckpointError(
+            f"backbone weights: {path} is a folder without model.safetensors and config.json "
+            "(`galvision export` writes them)"
+        )
     if not path.is_file():
         raise CheckpointError(f"backbone weights: no such file {path}")
     try:

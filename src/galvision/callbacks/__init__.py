@@ -2,6 +2,12 @@
 
 from galvision.callbacks.classification_writer import ClassificationWriter
 from galvision.callbacks.detection_writer import DetectionWriter
+from galvision.callbacks.foundation import PublishFoundation
 from galvision.callbacks.restored_writer import RestoredImageWriter
 
-__all__ = ["ClassificationWriter", "DetectionWriter", "RestoredImageWriter"]
+__all__ = [
+    "ClassificationWriter",
+    "DetectionWriter",
+    "PublishFoundation",
+    "RestoredImageWriter",
+]
