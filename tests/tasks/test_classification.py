@@ -49,8 +49,8 @@ def test_tta_loss_is_the_nll_of_the_averaged_probabilities(tiny_backbone_kwargs)
 
 def test_regression_loss_ignores_undefined_parameters(tiny_backbone_kwargs):
     task = make_task(tiny_backbone_kwargs, regression_parameters=["hlr", "q"], regression_weight=2)
-    task.parameter_mean.copy_(torch.tensor([1.0, 0.5]))
-    task.parameter_std.copy_(torch.tensor([0.5, 0.25]))
+    task.parameters_regressed.mean.copy_(torch.tensor([1.0, 0.5]))
+    task.parameters_regressed.std.copy_(torch.tensor([0.5, 0.25]))
     params = torch.tensor([[1.5, float("nan")], [0.5, 0.75]])
     batch = {
         keys.IMAGE: torch.rand(2, 3, 32, 32),

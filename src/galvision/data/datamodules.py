@@ -236,7 +236,8 @@ class SurveyDataModule(GalaxyDataModule):
         undefined = [n for n, m in zip(self.regression_parameters, mean, strict=True) if m.isnan()]
         if undefined:
             raise DataError(f"data.regression_parameters: {undefined} are NaN for every galaxy")
-        return mean.float(), std.clamp_min(1e-6).float()
+        # A parameter that is constant (or set once) over the training set is left unscaled.
+        return mean.float(), torch.where(std > 1e-6, std, 1.0).float()
 
     def prepare_data(self) -> None:
         """Simulate the survey into the cache unless it is there already (one process)."""

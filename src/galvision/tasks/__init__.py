@@ -6,6 +6,7 @@ from galvision.tasks.deconvolution import DeconvolutionTask
 from galvision.tasks.lens_detection import LensDetectionTask
 from galvision.tasks.pretrain import MaskedAutoencoderTask
 from galvision.tasks.reconstruction import ReconstructionTask
+from galvision.tasks.simulation_supervised import SimulationSupervisedTask
 
 __all__ = [
     "ClassificationTask",
@@ -14,4 +15,5 @@ __all__ = [
     "LensDetectionTask",
     "MaskedAutoencoderTask",
     "ReconstructionTask",
+    "SimulationSupervisedTask",
 ]

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchmetrics import MetricCollection, R2Score
+from torchmetrics import MetricCollection
 from torchmetrics.classification import (
     MulticlassAccuracy,
     MulticlassAUROC,
@@ -24,6 +24,7 @@ from galvision.errors import ConfigError
 from galvision.heads import ClassifierHead
 from galvision.models.classifier import Classifier, PooledHeadFactory
 from galvision.tasks.base import GalaxyTask
+from galvision.tasks.parameters import ParameterTargets
 from galvision.transforms import BatchTransform, Observe, RandomDihedral
 from galvision.transforms.dihedral import DIHEDRAL_ORDER, dihedral
 
@@ -55,8 +56,8 @@ class ClassificationTask(GalaxyTask):
             (``init_args``: ``dropout``, ``norm: layer`` or ``batch``, the MAE probe recipe).
         label_smoothing: label smoothing of the training cross-entropy.
         tta: at val/test/predict, average the softmax over the 8 dihedral transforms.
-        regression_parameters: stored parameters also regressed; must equal the datamodule's
-            ``regression_parameters`` (the order of the ``params`` columns).
+        regression_parameters: stored parameters also regressed, among the datamodule's
+            ``regression_parameters``.
         regression_weight: weight of the regression loss (MSE of targets standardised with
             the training set's mean and deviation, NaN entries ignored); 0 disables it.
         **kwargs: transforms, optimizer, lr_scheduler, layer_decay, freeze_backbone (see
@@ -86,16 +87,7 @@ class ClassificationTask(GalaxyTask):
             )
         self.parameter_names = names
         self.network = Classifier(backbone, head(backbone, num_classes, len(names)))
-        if names:  # targets are standardised by training-set statistics kept in the checkpoint
-            self.register_buffer("parameter_mean", torch.zeros(len(names)))
-            self.register_buffer("parameter_std", torch.ones(len(names)))
-        self.r2 = nn.ModuleDict(
-            {
-                stage: MetricCollection({f"r2_{n}": R2Score() for n in names}, prefix=f"{stage}/")
-                for stage in ("val", "test")
-                if names
-            }
-        )
+        self.parameters_regressed = ParameterTargets(names) if names else None
         self.add_metrics(classification_metrics(num_classes), stages=("val", "test"))
         # A dict-valued metric cannot go through log_dict: logged by name at each epoch end.
         self.recall = nn.ModuleDict(
@@ -128,21 +120,8 @@ class ClassificationTask(GalaxyTask):
             )
         if names:
             self.set_class_names(names)
-        if self.parameter_names:
-            self.check_regression_data(datamodule, stage)
-
-    def check_regression_data(self, datamodule: Any, stage: str) -> None:
-        """Check the datamodule serves the regressed parameters; take their training statistics."""
-        served = getattr(datamodule, "regression_parameters", None)
-        if served != self.parameter_names:
-            raise ConfigError(
-                f"model.regression_parameters={self.parameter_names} but "
-                f"data.regression_parameters={served}"
-            )
-        if stage == "fit":
-            mean, std = datamodule.parameter_statistics()
-            self.parameter_mean.copy_(mean)
-            self.parameter_std.copy_(std)
+        if self.parameters_regressed is not None:
+            self.parameters_regressed.check_data(datamodule, stage)
 
     def set_class_names(self, names: list[str]) -> None:
         """Name the classes in predictions, per-class metric keys and the confusion matrix."""
@@ -197,11 +176,10 @@ class ClassificationTask(GalaxyTask):
         else:
             smoothing = self.hparams.label_smoothing
             loss = F.cross_entropy(outputs["logits"], label, label_smoothing=smoothing)
-        if self.parameter_names:
-            target = (batch[keys.PARAMS] - self.parameter_mean) / self.parameter_std
-            known = target.isfinite()
-            error = (outputs["regression"] - target.nan_to_num()).square() * known
-            loss = loss + self.hparams.regression_weight * error.sum() / known.sum().clamp_min(1)
+        if self.parameters_regressed is not None:
+            target = self.parameters_regressed.standardise(batch[keys.PARAMS])
+            regression = self.parameters_regressed.loss(outputs["regression"], target)
+            loss = loss + self.hparams.regression_weight * regression
             outputs["target"] = target
         return {"loss": loss, **outputs}
 
@@ -217,20 +195,12 @@ class ClassificationTask(GalaxyTask):
             self.recall[stage].update(outputs["probabilities"], batch[keys.LABEL])
         if stage == "test":
             self.confusion.update(outputs["probabilities"], batch[keys.LABEL])
-        if stage in self.r2:
-            self.update_r2(self.r2[stage], outputs)
-            self.log_dict(
-                self.r2[stage], on_step=False, on_epoch=True, batch_size=len(outputs["target"])
-            )
+        targets = self.parameters_regressed
+        if targets is not None and stage in targets.r2:
+            targets.update_r2(stage, outputs["regression"], outputs["target"])
+            batch_size = len(outputs["target"])
+            self.log_dict(targets.r2[stage], on_step=False, on_epoch=True, batch_size=batch_size)
         return outputs
-
-    def update_r2(self, metrics: MetricCollection, outputs: dict) -> None:
-        """R² of each parameter over the galaxies where it is defined (not NaN)."""
-        target = outputs["target"]
-        for column, metric in enumerate(metrics.values(copy_state=False)):
-            known = target[:, column].isfinite()
-            if known.any():
-                metric.update(outputs["regression"][known, column], target[known, column])
 
     def log_recall(self, stage: str) -> None:
         """Log the stage's recall of every class as ``<stage>/recall_<class name>``."""
@@ -263,7 +233,7 @@ class ClassificationTask(GalaxyTask):
             "class_names": self.class_names,
             keys.NAME: batch.get(keys.NAME),
         }
-        if self.parameter_names:
-            values = outputs["regression"] * self.parameter_std + self.parameter_mean
+        if self.parameters_regressed is not None:
+            values = self.parameters_regressed.values(outputs["regression"])
             predictions |= {"parameters": values, "parameter_names": self.parameter_names}
         return predictions
