@@ -16,6 +16,7 @@ BENCHMARKS = {
     "reconstruct": ("galvision.benchmark.reconstruction", "masked reconstruction vs biharmonic"),
     "foundation": ("galvision.benchmark.foundation", "deconvolution from scratch vs MAE"),
     "classify": ("galvision.benchmark.classification", "morphology vs labels per class"),
+    "probe": ("galvision.benchmark.probe", "frozen features: linear probe and k-NN"),
     "lens": ("galvision.benchmark.lens", "strong-lens detection vs Faster R-CNN"),
 }
 

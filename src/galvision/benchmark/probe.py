@@ -1,0 +1,178 @@
+"""The frozen-feature benchmark: how much morphology a backbone's embeddings carry, untuned.
+
+Each backbone (random init, a foundation, an export or any checkpoint) embeds galaxies once;
+then a logistic-regression probe and a k-nearest-neighbour vote classify them: the simulated
+morphology classes, and real Galaxy Zoo 1 galaxies with 10 and with all labels per class. No
+weight of the backbone moves, so the table ranks pretraining objectives by their features.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from torch.utils.data import DataLoader, Dataset
+from torchmetrics.functional.classification import multiclass_accuracy
+
+from galvision import api
+from galvision.benchmark.classification import REAL_PATH, parse_label_counts, real_scores
+from galvision.benchmark.report import write_report
+from galvision.benchmark.training import (
+    ConfigFiles,
+    add_config_argument,
+    configure,
+    describe_config,
+)
+from galvision.data import keys
+from galvision.data.catalogue_datamodule import few_shot
+from galvision.transforms import BatchTransform, apply_transforms
+
+RANDOM = "random"  # the config's own backbone, untrained
+NEIGHBOURS = 20
+
+
+def embed_split(
+    backbone: torch.nn.Module, dataset: Dataset, transforms: list[BatchTransform]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pooled embeddings and labels of a dataset, observed as the test stage observes it."""
+    features, labels = [], []
+    for batch in DataLoader(dataset, batch_size=128):
+        batch = apply_transforms(transforms, batch, "test")
+        features.append(api.embed(backbone, batch[keys.IMAGE]))
+        labels.append(batch[keys.LABEL].numpy())
+    return np.concatenate(features), np.concatenate(labels)
+
+
+def linear_probe(train: tuple, test_features: np.ndarray, seed: int) -> torch.Tensor:
+    """Class probabilities of a logistic regression on standardised features (the MAE probe)."""
+    features, labels = train
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000, random_state=seed))
+    probe.fit(features, labels)
+    probabilities = np.zeros((len(test_features), int(labels.max()) + 1))
+    probabilities[:, probe.classes_] = probe.predict_proba(test_features)
+    return torch.from_numpy(probabilities).float()
+
+
+def knn_predictions(train: tuple, test_features: np.ndarray) -> torch.Tensor:
+    """Classes voted by the nearest training embeddings (cosine distance, distance-weighted)."""
+    features, labels = train
+    vote = KNeighborsClassifier(min(NEIGHBOURS, len(labels)), metric="cosine", weights="distance")
+    return torch.from_numpy(vote.fit(features, labels).predict(test_features))
+
+
+def simulated_scores(
+    backbone: torch.nn.Module, config: ConfigFiles, output: Path, seed: int
+) -> dict[str, float]:
+    """Linear-probe and k-NN accuracy on the simulated morphology classes of ``config``."""
+    cli = configure(config, output / "probe-sim", 1, seed, [])
+    data = cli.datamodule
+    data.prepare_data()
+    data.setup("fit")
+    data.setup("test")
+    transforms = cli.model.transforms
+    train = embed_split(backbone, data.datasets["train"], transforms)
+    test_features, test_labels = embed_split(backbone, data.datasets["test"], transforms)
+    labels, classes = torch.from_numpy(test_labels), len(data.class_names)
+    probabilities = linear_probe(train, test_features, seed)
+    return {
+        "sim_linear": float(multiclass_accuracy(probabilities, labels, classes, average="micro")),
+        "sim_knn": float(
+            multiclass_accuracy(knn_predictions(train, test_features), labels, classes, "micro")
+        ),
+    }
+
+
+def real_probe_scores(
+    backbone: torch.nn.Module,
+    real: Path,
+    config: ConfigFiles,
+    counts: list[int | None],
+    output: Path,
+    seed: int,
+) -> dict[str, float]:
+    """Accuracy, macro-F1 and spiral-vs-elliptical AUROC of GZ1 probes with ``counts`` labels."""
+    cli = configure(config, output / "probe-real", 1, seed, [REAL_PATH, str(real)])
+    data, names = cli.datamodule, cli.datamodule.class_names
+    transforms = cli.model.transforms
+    features, labels = embed_split(backbone, data.dataset, transforms)
+    test = data.split_indices["test"]
+    scores = {}
+    for count in counts:
+        train = data.split_indices["train"]
+        if count is not None:
+            train = few_shot(train, labels, names, count, seed)
+        probabilities = linear_probe((features[train], labels[train]), features[test], seed)
+        label = "all" if count is None else str(count)
+        found = real_scores(probabilities, torch.from_numpy(labels[test]).long(), names)
+        scores |= {f"gz1_{label}_{name}": value for name, value in found.items()}
+    return scores
+
+
+def run_probe_benchmark(args: argparse.Namespace) -> str:
+    """One row per backbone: frozen-feature scores on simulated and real galaxies."""
+    counts = parse_label_counts(args.real_labels) if args.real is not None else []
+    columns = (
+        ["backbone", "sim_linear", "sim_knn"]
+        + [f"gz1_{'all' if c is None else c}_{m}" for c in counts for m in ("accuracy", "f1_macro")]
+        + [f"gz1_{'all' if c is None else c}_auroc_spiral" for c in counts]
+    )
+    rows = []
+    for source in [RANDOM, *args.backbone]:
+        if source == RANDOM:
+            backbone = configure(args.config, args.output / "probe-sim", 1, args.seed, []).model
+            backbone = backbone.backbone.eval()
+        else:
+            backbone = api.load_backbone(source)
+        row = {"backbone": "random init" if source == RANDOM else str(source)}
+        row |= simulated_scores(backbone, args.config, args.output, args.seed)
+        if args.real is not None:
+            row |= real_probe_scores(
+                backbone, args.real, args.real_config, counts, args.output, args.seed
+            )
+        rows.append(row)
+    notes = (
+        f"Frozen backbones, pooled embeddings. sim: the simulated morphology survey of "
+        f"{describe_config(args.config)} (training split → test split), logistic regression on "
+        f"standardised features and a {NEIGHBOURS}-nearest-neighbour cosine vote; accuracy. "
+        + (
+            f"gz1: {args.real} as configured in {describe_config(args.real_config)}, the fixed "
+            "test split, a logistic regression on the given labels per class of the training "
+            "split; auroc_spiral: spiral vs elliptical by p(spiral) / (p(spiral) + "
+            "p(elliptical))."
+            if args.real is not None
+            else ""
+        )
+    )
+    return write_report(rows, columns, args.output / "probe", "Frozen features", notes)
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``galvision benchmark probe``."""
+    parser.add_argument(
+        "--backbone",
+        nargs="*",
+        default=[],
+        help="backbones beside random init: foundation names, exported folders or checkpoints",
+    )
+    add_config_argument(parser, "tasks/classify.yaml", "simulated morphology task")
+    parser.add_argument("--real", type=Path, help="GZ1-layout HDF5 (gz1_sdss_subset.h5)")
+    add_config_argument(
+        parser,
+        "tasks/classify_gz1.yaml",
+        "real-data task (dataset path from --real)",
+        "--real-config",
+    )
+    parser.add_argument("--real-labels", nargs="+", default=["10", "all"])
+    parser.add_argument("--seed", type=int, default=0, help="seed of the split draws and probes")
+    parser.add_argument("--output", type=Path, default=Path("benchmark_results"))
+
+
+def run(args: argparse.Namespace) -> str:
+    """Run ``galvision benchmark probe`` from parsed arguments."""
+    return run_probe_benchmark(args)
