@@ -162,9 +162,9 @@ class GalaxyTask(LightningModule, ABC):
     def predict_step(self, batch: dict, batch_idx: int) -> dict[str, Any]:
         return self.predict_batch(self.prepare(batch, "predict"))
 
+    @abstractmethod
     def predict_batch(self, batch: dict) -> dict[str, Any]:
         """What a prediction writer saves of a prepared batch (restored images, classes, ...)."""
-        raise NotImplementedError(f"{type(self).__name__} does not predict")
 
     # -- data checks ------------------------------------------------------------------------
     def setup(self, stage: str) -> None:
