@@ -28,7 +28,7 @@ def unwritable(request, tmp_path) -> Path:
         return tmp_path / "file" / "out"
     if os.geteuid() == 0:  # root writes through permissions: use a read-only system folder
         if not probe_fails(Path("/sys")):
-            pytest.skip("no read-only folder to test with")
+            pytest.skip(reason="no read-only folder to test with")
         return Path("/sys/galvision-out")
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o500)

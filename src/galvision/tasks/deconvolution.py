@@ -94,5 +94,6 @@ class DeconvolutionTask(GalaxyTask):
             keys.IMAGE: batch[keys.IMAGE],
             keys.NAME: batch.get(keys.NAME),
             keys.HEADER: batch.get(keys.HEADER),
+            keys.SOURCE: batch.get(keys.SOURCE),
             keys.PSF_FWHM: batch.get(keys.PSF_FWHM),
         }

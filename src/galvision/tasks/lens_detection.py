@@ -232,6 +232,7 @@ class LensDetectionTask(GalaxyTask):
             "field_score": self.field_scores(outputs),
             keys.IMAGE: batch[keys.IMAGE],
             keys.NAME: batch.get(keys.NAME),
+            keys.SOURCE: batch.get(keys.SOURCE),
             keys.INDEX: batch.get(keys.INDEX),
         }
 

@@ -106,4 +106,5 @@ class ReconstructionTask(GalaxyTask):
             keys.MASK: mask,
             keys.NAME: batch.get(keys.NAME),
             keys.HEADER: batch.get(keys.HEADER),
+            keys.SOURCE: batch.get(keys.SOURCE),
         }
