@@ -56,3 +56,45 @@ def test_shipped_config_trains_two_steps_and_keeps_the_best(name, tmp_path: Path
     saved = sorted(p.name for p in (root / "checkpoints").iterdir())
     assert "last.ckpt" in saved
     assert any(f"-{MONITORED[name]}" in file for file in saved if file != "last.ckpt"), saved
+
+
+def test_no_task_and_datamodule_share_a_hyperparameter_name():
+    """Lightning merges both into one log, and refuses a name the two set differently."""
+    import inspect
+
+    from galvision.data.catalogue_datamodule import CatalogueDataModule
+    from galvision.data.datamodules import SurveyDataModule
+    from galvision.data.lens_datamodule import LensFieldDataModule, LensStampDataModule
+    from galvision.data.observed import ObservedImagesDataModule
+    from galvision.tasks import (
+        ClassificationTask,
+        DeconvolutionTask,
+        LensDetectionTask,
+        MaskedAutoencoderTask,
+        ReconstructionTask,
+        SimulationSupervisedTask,
+    )
+    from galvision.tasks.base import GalaxyTask
+
+    def names(cls: type) -> set[str]:
+        return set(inspect.signature(cls.__init__).parameters) - {"self", "kwargs"}
+
+    data = [
+        SurveyDataModule,
+        LensFieldDataModule,
+        LensStampDataModule,
+        CatalogueDataModule,
+        ObservedImagesDataModule,
+    ]
+    tasks = [
+        ClassificationTask,
+        DeconvolutionTask,
+        LensDetectionTask,
+        MaskedAutoencoderTask,
+        ReconstructionTask,
+        SimulationSupervisedTask,
+    ]
+    for task in tasks:
+        for datamodule in data:
+            shared = (names(task) | names(GalaxyTask)) & names(datamodule)
+            assert not shared, (task.__name__, datamodule.__name__, shared)

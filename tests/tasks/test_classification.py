@@ -99,7 +99,7 @@ def test_few_shot_survey_keeps_exactly_that_many_per_class():
         test_size=4,
         labels_per_class=2,
         simulation_workers=1,
-        regression_parameters=["hlr", "q"],
+        stored_parameters=["hlr", "q"],
     )
     data.setup("fit")
     train = data.datasets["train"]

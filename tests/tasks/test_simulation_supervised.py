@@ -26,7 +26,7 @@ def survey() -> SurveyDataModule:
         catalogue="morphology",
     )  # fmt: skip
     data = SurveyDataModule(
-        config, val_size=4, test_size=4, regression_parameters=["mag_r", *NAMES], batch_size=8,
+        config, val_size=4, test_size=4, stored_parameters=["mag_r", *NAMES], batch_size=8,
         simulation_workers=1, num_workers=0,
     )  # fmt: skip
     data.setup("fit")

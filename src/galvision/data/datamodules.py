@@ -158,7 +158,7 @@ def read_parameters(file: h5py.File, names: Sequence[str]) -> torch.Tensor | Non
     missing = [name for name in names if name not in stored]
     if missing:
         raise ConfigError(
-            f"data.regression_parameters: {missing} not in the survey; it stores {stored}"
+            f"data.stored_parameters: {missing} not in the survey; it stores {stored}"
         )
     columns = [file["params"][name][...] for name in names]
     return torch.from_numpy(np.stack(columns, axis=1).astype(np.float32))
@@ -174,7 +174,7 @@ class SurveyDataModule(GalaxyDataModule):
         simulation_workers: processes simulating the survey (0 = one per core).
         labels_per_class: keep only this many training galaxies per class (few-shot; needs
             ``survey.catalogue: morphology``), drawn with the survey's seed.
-        regression_parameters: stored parameters served as ``params`` (e.g. ``[hlr, q]``).
+        stored_parameters: stored simulation parameters served as ``params`` (e.g. ``[hlr, q]``).
         batch_size: images per batch.
         num_workers: loader worker processes.
     """
@@ -186,7 +186,7 @@ class SurveyDataModule(GalaxyDataModule):
         test_size: int = 500,
         simulation_workers: int = 0,
         labels_per_class: int | None = None,
-        regression_parameters: list[str] | None = None,
+        stored_parameters: list[str] | None = None,
         batch_size: int = 64,
         num_workers: int = 2,
     ) -> None:
@@ -203,7 +203,7 @@ class SurveyDataModule(GalaxyDataModule):
                 f"survey.catalogue='morphology', not {self.survey.catalogue!r}"
             )
         self.labels_per_class = labels_per_class
-        self.regression_parameters = list(regression_parameters or ())
+        self.stored_parameters = list(stored_parameters or ())
         ordered_split(self.survey.n_galaxies, val_size, test_size, "survey.n_galaxies")
         self.val_size = val_size
         self.test_size = test_size
@@ -233,9 +233,9 @@ class SurveyDataModule(GalaxyDataModule):
         values = train.params[train.indices].double()
         mean = values.nanmean(0)
         std = (values - mean).square().nanmean(0).sqrt()
-        undefined = [n for n, m in zip(self.regression_parameters, mean, strict=True) if m.isnan()]
+        undefined = [n for n, m in zip(self.stored_parameters, mean, strict=True) if m.isnan()]
         if undefined:
-            raise DataError(f"data.regression_parameters: {undefined} are NaN for every galaxy")
+            raise DataError(f"data.stored_parameters: {undefined} are NaN for every galaxy")
         # A parameter that is constant (or set once) over the training set is left unscaled.
         return mean.float(), torch.where(std > 1e-6, std, 1.0).float()
 
@@ -268,5 +268,5 @@ class SurveyDataModule(GalaxyDataModule):
                 train=split == "train",
                 bands=self.survey.bands,
                 seed=self.survey.seed,
-                parameters=self.regression_parameters,
+                parameters=self.stored_parameters,
             )

@@ -57,7 +57,7 @@ class ClassificationTask(GalaxyTask):
         label_smoothing: label smoothing of the training cross-entropy.
         tta: at val/test/predict, average the softmax over the 8 dihedral transforms.
         regression_parameters: stored parameters also regressed, among the datamodule's
-            ``regression_parameters``.
+            ``stored_parameters``.
         regression_weight: weight of the regression loss (MSE of targets standardised with
             the training set's mean and deviation, NaN entries ignored); 0 disables it.
         **kwargs: transforms, optimizer, lr_scheduler, layer_decay, freeze_backbone (see

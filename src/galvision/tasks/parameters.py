@@ -48,13 +48,13 @@ class ParameterTargets(nn.Module):
 
     def check_data(self, datamodule: Any, stage: str) -> None:
         """Check the datamodule serves these parameters; take their training statistics."""
-        served = getattr(datamodule, "regression_parameters", None)
+        served = getattr(datamodule, "stored_parameters", None)
         if served is None:
             return  # batches made elsewhere (tests, notebooks) bring their own PARAMS
         missing = [name for name in self.names if name not in served]
         if missing:
             raise ConfigError(
-                f"model parameters {missing} are not among data.regression_parameters="
+                f"model parameters {missing} are not among data.stored_parameters="
                 f"{list(served)}"
             )
         self.columns = [list(served).index(name) for name in self.names]

@@ -57,7 +57,7 @@ class SimulationSupervisedTask(GalaxyTask):
     Args:
         backbone: the shared foundation ViT.
         parameters: stored parameters to regress, among the datamodule's
-            ``regression_parameters``; default the rotation-invariant morphology parameters.
+            ``stored_parameters``; default the rotation-invariant morphology parameters.
         head: head factory called as ``head(backbone, 1, len(parameters))``; default a
             :class:`~galvision.heads.ClassifierHead` whose ``regression`` output is used.
         **kwargs: transforms, optimizer, lr_scheduler, layer_decay, freeze_backbone (see
@@ -99,7 +99,7 @@ class SimulationSupervisedTask(GalaxyTask):
         """Predicted parameters and the loss over the defined ones."""
         image = keys.require(batch, keys.IMAGE, "SimulationSupervisedTask")
         params = keys.require(
-            batch, keys.PARAMS, "SimulationSupervisedTask", "set data.regression_parameters"
+            batch, keys.PARAMS, "SimulationSupervisedTask", "set data.stored_parameters"
         )
         target = self.targets.standardise(params)
         predicted = self(image)
