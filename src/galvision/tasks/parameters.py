@@ -54,8 +54,7 @@ class ParameterTargets(nn.Module):
         missing = [name for name in self.names if name not in served]
         if missing:
             raise ConfigError(
-                f"model parameters {missing} are not among data.stored_parameters="
-                f"{list(served)}"
+                f"model parameters {missing} are not among data.stored_parameters={list(served)}"
             )
         self.columns = [list(served).index(name) for name in self.names]
         if stage == "fit":
