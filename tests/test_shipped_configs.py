@@ -62,19 +62,11 @@ def test_no_task_and_datamodule_share_a_hyperparameter_name():
     """Lightning merges both into one log, and refuses a name the two set differently."""
     import inspect
 
+    from galvision import tasks
     from galvision.data.catalogue_datamodule import CatalogueDataModule
     from galvision.data.datamodules import SurveyDataModule
     from galvision.data.lens_datamodule import LensFieldDataModule, LensStampDataModule
     from galvision.data.observed import ObservedImagesDataModule
-    from galvision.tasks import (
-        ClassificationTask,
-        DeconvolutionTask,
-        LensDetectionTask,
-        MaskedAutoencoderTask,
-        ReconstructionTask,
-        SimulationSupervisedTask,
-    )
-    from galvision.tasks.base import GalaxyTask
 
     def names(cls: type) -> set[str]:
         return set(inspect.signature(cls.__init__).parameters) - {"self", "kwargs"}
@@ -86,15 +78,7 @@ def test_no_task_and_datamodule_share_a_hyperparameter_name():
         CatalogueDataModule,
         ObservedImagesDataModule,
     ]
-    tasks = [
-        ClassificationTask,
-        DeconvolutionTask,
-        LensDetectionTask,
-        MaskedAutoencoderTask,
-        ReconstructionTask,
-        SimulationSupervisedTask,
-    ]
-    for task in tasks:
-        for datamodule in data:
-            shared = (names(task) | names(GalaxyTask)) & names(datamodule)
-            assert not shared, (task.__name__, datamodule.__name__, shared)
+    task_names = names(tasks.GalaxyTask).union(*(names(getattr(tasks, n)) for n in tasks.__all__))
+    for datamodule in data:
+        shared = task_names & names(datamodule)
+        assert not shared, (datamodule.__name__, shared)
