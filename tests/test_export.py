@@ -9,7 +9,7 @@ import torch
 
 from galvision import api
 from galvision.backbones import Backbone
-from galvision.backbones.export import foundations_dir
+from galvision.backbones.export import backbone_from_folder, export_backbone, foundations_dir
 from galvision.cli import main
 from helpers.training import config_args
 
@@ -53,3 +53,14 @@ def test_predict_through_the_api_matches_the_network(tiny_run):
     restored = api.predict(task, images, psf_fwhm=1.2, batch_size=2)["restored"]
     expected = task.network(images, torch.full((5,), 1.2)).clamp(0, 1).detach().numpy()
     np.testing.assert_allclose(restored, expected, atol=1e-5)
+
+
+def test_a_hybrid_backbone_round_trips_through_plain_timm(tmp_path):
+    ours = Backbone(name="vit_tiny_r_s16_p8_224", **TINY, pool="avg").eval()
+    export_backbone(ours, tmp_path / "hybrid")
+    plain = timm.create_model(f"local-dir:{tmp_path / 'hybrid'}", pretrained=True).eval()
+    images = torch.rand(2, 3, 32, 32)
+    torch.testing.assert_close(plain(images), ours.forward_pooled(images))
+    again = backbone_from_folder(tmp_path / "hybrid")
+    assert again.patch_size == 8 and again.grid_size == 4
+    torch.testing.assert_close(again.forward_pooled(images), ours.forward_pooled(images))

@@ -77,3 +77,36 @@ def test_a_patch_16_backbone_restores_and_inpaints():
     inpainting = ReconstructionTask(Backbone(**backbone)).eval()
     restored = inpainting(image, mask)
     assert torch.equal(restored[:, :, 16:], image[:, :, 16:])
+
+
+HYBRID = {
+    "name": "vit_tiny_r_s16_p8_224",
+    "img_size": 32,
+    "patch_size": 8,
+    "model_kwargs": {"depth": 2, "embed_dim": 48, "num_heads": 2},
+}
+
+
+def test_a_hybrid_vit_tokens_cover_patch_size_pixels_through_its_stem():
+    backbone = Backbone(**HYBRID)
+    x = torch.randn(2, 3, 32, 32)
+    assert backbone.grid_size == 4 and backbone.model.patch_embed.patch_size == (2, 2)
+    assert backbone.forward_tokens(x).shape == (2, 1 + 16, 48)
+    assert [m.shape for m in backbone.forward_maps(x, [0, 1])] == [(2, 48, 4, 4)] * 2
+
+
+def test_a_hybrid_patch_size_must_be_a_multiple_of_its_stem_stride():
+    with pytest.raises(ConfigError, match="patch_size=6 is not a multiple of the 4-pixel stride"):
+        Backbone(**{**HYBRID, "img_size": 36, "patch_size": 6})
+
+
+@pytest.mark.parametrize("name", ["vit_tiny_patch16_224", "vit_tiny_r_s16_p8_224"])
+def test_visible_tokens_never_see_the_hidden_patches(name):
+    backbone = Backbone(**{**HYBRID, "name": name}).eval()
+    x = torch.randn(1, 3, 32, 32)
+    visible = torch.tensor([[0, 5, 10, 15]])
+    changed = x.clone()
+    changed[..., 0:8, 8:16] = 100.0  # patch 1, hidden; the convolutional stem overlaps it
+    assert torch.allclose(
+        backbone.forward_visible(x, visible), backbone.forward_visible(changed, visible)
+    )

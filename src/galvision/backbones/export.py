@@ -12,9 +12,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import timm
 from timm.models import save_for_hf
 
-from galvision.backbones.vit import Backbone
+from galvision.backbones.vit import Backbone, token_size
 from galvision.data.simulate.cache import cache_dir
 from galvision.errors import CheckpointError
 
@@ -72,11 +73,13 @@ def backbone_from_folder(folder: Path) -> Backbone:
     args = dict(config.get("model_args", {}))
     args.pop("num_classes", None)
     image = args.pop("img_size", 224)
+    args.pop("patch_size", None)  # a hybrid's is on its stem's map: ask the architecture
+    architecture = timm.create_model(f"local-dir:{Path(folder).resolve()}", pretrained=False)
     return Backbone(
         name=config["architecture"],
         in_chans=args.pop("in_chans", 3),
         img_size=image[0] if isinstance(image, list | tuple) else image,
-        patch_size=args.pop("patch_size", 16),
+        patch_size=token_size(architecture),
         pool=args.pop("global_pool", None) or None,
         weights=str(folder),
         model_kwargs={k: v for k, v in args.items() if k != "fc_norm"},

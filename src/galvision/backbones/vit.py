@@ -6,11 +6,13 @@ from collections.abc import Sequence
 from typing import Literal
 
 import torch
+from timm.models import is_model_in_modules
 from torch import nn
 
 from galvision.backbones.stamp_input import StampInput, create_timm_model
 from galvision.errors import ConfigError
 
+HYBRID_MODULE = "vision_transformer_hybrid"  # timm's ViTs behind a convolutional stem
 # What the wrapper reaches inside a timm VisionTransformer (Swin, for one, has none of these).
 TIMM_VIT_MEMBERS = (
     "patch_embed",
@@ -23,17 +25,48 @@ TIMM_VIT_MEMBERS = (
 )
 
 
+def create_timm_vit(
+    name: str, in_chans: int, img_size: int, patch_size: int, **kwargs: object
+) -> nn.Module:
+    """timm ViT ``name`` whose tokens each cover ``patch_size`` × ``patch_size`` pixels.
+
+    A hybrid ViT (a convolutional stem feeding the transformer, e.g. ``vit_tiny_r_s16_p8_224``)
+    tiles the stem's feature map rather than the image, so its timm ``patch_size`` is the
+    token's side divided by the stem's stride.
+    """
+    if not is_model_in_modules(name, [HYBRID_MODULE]):
+        return create_timm_model(name, in_chans, img_size=img_size, patch_size=patch_size, **kwargs)
+    # The stem's stride, read off the architecture at its own default size.
+    stride = create_timm_model(name, in_chans).patch_embed.feature_ratio[0]
+    if patch_size % stride:
+        raise ConfigError(
+            f"backbone: patch_size={patch_size} is not a multiple of the {stride}-pixel stride "
+            f"of {name!r}'s convolutional stem"
+        )
+    return create_timm_model(
+        name, in_chans, img_size=img_size, patch_size=patch_size // stride, **kwargs
+    )
+
+
+def token_size(model: nn.Module) -> int:
+    """Side in pixels of the image square behind one token of a timm ViT."""
+    return int(model.patch_embed.feat_ratio())
+
+
 class Backbone(StampInput, nn.Module):
     """A timm ViT built for galaxy stamps: ``in_chans`` bands at ``img_size`` with ``patch_size``.
 
     It meets :class:`~galvision.backbones.contract.TokenBackbone`, so every task can use it.
 
     Args:
-        name: timm model name; its architecture (depth, width, heads) is kept, its default
-            image and patch size are replaced by ``img_size`` and ``patch_size``.
+        name: timm model name; its architecture (depth, width, heads, stem) is kept, its
+            default image and patch size are replaced by ``img_size`` and ``patch_size``.
+            Hybrid ViTs such as ``vit_tiny_r_s16_p8_224`` (a convolutional stem, the locality
+            prior that lets a ViT learn from a few thousand galaxies) work as plain ones.
         in_chans: number of bands.
         img_size: side of the square input stamp in pixels.
-        patch_size: side of a ViT patch in pixels; must divide ``img_size``.
+        patch_size: side in pixels of the image square behind one token; must divide
+            ``img_size``.
         weights: optional weights to start from: a galvision/Lightning checkpoint path, a timm
             model name, or ``hf-hub:<repo>`` (see :func:`galvision.backbones.load_backbone`).
         drop_path_rate: stochastic depth rate.
@@ -61,11 +94,11 @@ class Backbone(StampInput, nn.Module):
             )
         # fc_norm off: the final norm stays where MAE checkpoints have it, before pooling.
         pooling = {} if pool is None else {"global_pool": pool, "fc_norm": False}
-        self.model = create_timm_model(
+        self.model = create_timm_vit(
             name,
             in_chans,
-            img_size=img_size,
-            patch_size=patch_size,
+            img_size,
+            patch_size,
             drop_path_rate=drop_path_rate,
             **pooling,
             **(model_kwargs or {}),
@@ -106,10 +139,14 @@ class Backbone(StampInput, nn.Module):
         """Tokens of only the ``visible`` patches (B, n) as MAE encodes them (B, prefix + n, D).
 
         Position embeddings are added before the other patches are dropped, so every kept
-        token knows where it came from.
+        token knows where it came from. The hidden patches' pixels are zeroed first: a
+        convolutional stem sees past a token's edge and would otherwise glimpse them.
         """
         self.check_input(x)
         model = self.model
+        shown = torch.zeros(len(x), self.grid_size**2, device=x.device, dtype=x.dtype)
+        shown = shown.scatter(1, visible, 1.0).view(-1, 1, self.grid_size, self.grid_size)
+        x = x * shown.repeat_interleave(self.patch_size, -2).repeat_interleave(self.patch_size, -1)
         tokens = model._pos_embed(model.patch_embed(x))
         prefix, patches = tokens[:, : self.num_prefix_tokens], tokens[:, self.num_prefix_tokens :]
         index = visible[..., None].expand(-1, -1, patches.shape[-1])

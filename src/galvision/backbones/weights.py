@@ -89,7 +89,7 @@ def _state_from_timm(backbone: Backbone, name: str) -> dict[str, torch.Tensor]:
             num_classes=0,
             in_chans=backbone.in_chans,
             img_size=backbone.img_size,
-            patch_size=backbone.patch_size,
+            patch_size=backbone.model.patch_embed.patch_size,
         )
     except Exception as error:  # network, unknown name, missing weights: one clear line
         message = str(error).splitlines()[0] if str(error) else type(error).__name__

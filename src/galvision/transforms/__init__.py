@@ -1,10 +1,11 @@
-"""On-device batch transforms: observation (PSF blur + noise), inpainting masks, dihedral turns."""
+"""On-device batch transforms: observation (PSF blur + noise), inpainting masks, rotations."""
 
 from galvision.transforms.base import BatchTransform, apply_transforms
 from galvision.transforms.dihedral import DIHEDRAL_ORDER, RandomDihedral, dihedral
 from galvision.transforms.inpainting import MaskPixels
 from galvision.transforms.masking import MaskGenerator
 from galvision.transforms.observation import Observe, convolve
+from galvision.transforms.rotation import SmallRotation
 
 __all__ = [
     "DIHEDRAL_ORDER",
@@ -13,6 +14,7 @@ __all__ = [
     "MaskPixels",
     "Observe",
     "RandomDihedral",
+    "SmallRotation",
     "apply_transforms",
     "convolve",
     "dihedral",
