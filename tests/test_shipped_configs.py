@@ -17,6 +17,7 @@ MONITORED = {
     "foundation": "masked_psnr",
     "lens": "map_50",
     "pretrain": "masked_psnr",
+    "pretrain_contrastive": "loss",
     "pretrain_parameters": "parameter_mse",
     "reconstruct": "psnr",
 }

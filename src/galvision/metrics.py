@@ -1,7 +1,9 @@
-"""Metric collections shared by tasks and benchmarks (torchmetrics, so DDP reduces them)."""
+"""Metrics shared by tasks and benchmarks (torchmetrics, so DDP reduces them), embedding checks."""
 
 from __future__ import annotations
 
+import torch
+import torch.nn.functional as F
 from torchmetrics import MeanSquaredError, MetricCollection
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
 
@@ -17,3 +19,18 @@ def restoration_metrics() -> MetricCollection:
             "ssim": StructuralSimilarityIndexMeasure(data_range=DATA_RANGE),
         }
     )
+
+
+def retrieval_hits(queries: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+    """Whether each query (B, D) has its own key (same row) as nearest in cosine similarity."""
+    similarity = F.normalize(queries, dim=1) @ F.normalize(keys, dim=1).T
+    return similarity.argmax(dim=1) == torch.arange(len(queries), device=queries.device)
+
+
+def embedding_spread(embeddings: torch.Tensor) -> torch.Tensor:
+    """Deviation of unit-normalised embeddings (B, D) per dimension, times √D: 0 if collapsed.
+
+    Embeddings spread evenly over the sphere give about 1 (SimSiam, Chen & He 2021).
+    """
+    unit = F.normalize(embeddings, dim=1)
+    return unit.std(dim=0, correction=0).mean() * unit.shape[1] ** 0.5

@@ -24,12 +24,18 @@ def config_args(name: str) -> list[str]:
     return [argument for path in task_config(name) for argument in ("--config", str(path))]
 
 
-def losses_over_steps(task: GalaxyTask, batch: dict, steps: int = 15) -> list[float]:
-    """Train ``task`` on one fixed batch for ``steps`` steps and return the losses."""
+def losses_over_steps(
+    task: GalaxyTask, batch: dict, steps: int = 15, stage: str | None = None
+) -> list[float]:
+    """Train ``task`` on one fixed batch for ``steps`` steps and return the losses.
+
+    With ``stage``, the batch goes through the task's ``prepare`` for it afresh at every step.
+    """
     optimizer = task.configure_optimizers()
     losses = []
     for _ in range(steps):
-        loss = task.compute(batch)["loss"]
+        prepared = batch if stage is None else task.prepare(batch, stage)
+        loss = task.compute(prepared)["loss"]
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

@@ -1,55 +1,24 @@
 """SimulationSupervisedTask: targets are the simulator's stored parameters, NaN left out."""
 
-import h5py
-import numpy as np
 import pytest
 import torch
 
 from galvision.backbones import Backbone
-from galvision.data import keys
-from galvision.data.datamodules import SurveyDataModule
-from galvision.data.simulate import SurveyConfig
 from galvision.errors import ConfigError
 from galvision.tasks import SimulationSupervisedTask
 from galvision.tasks.parameters import ParameterTargets
 from galvision.transforms import Observe
 from helpers.batches import prepare
+from helpers.parameters import NAMES, assert_targets_are_stored, first_batch
 from helpers.training import losses_over_steps
-
-NAMES = ["hlr", "q", "sersic_n", "arm_count", "bar_frac"]
-
-
-@pytest.fixture(scope="module")
-def survey() -> SurveyDataModule:
-    config = SurveyConfig(
-        n_galaxies=24, stamp_size=32, n_psfs=4, psf_size=15, mag_range=(15.5, 19),
-        catalogue="morphology",
-    )  # fmt: skip
-    data = SurveyDataModule(
-        config, val_size=4, test_size=4, stored_parameters=["mag_r", *NAMES], batch_size=8,
-        simulation_workers=1, num_workers=0,
-    )  # fmt: skip
-    data.setup("fit")
-    return data
-
-
-def first_batch(data: SurveyDataModule) -> dict:
-    return next(iter(data.val_dataloader()))
 
 
 def test_targets_are_what_the_simulator_stored_with_nan_where_absent(survey, tiny_backbone_kwargs):
     task = SimulationSupervisedTask(Backbone(**tiny_backbone_kwargs), parameters=NAMES)
     task.targets.check_data(survey, "fit")
     batch = first_batch(survey)
-    with h5py.File(survey.datasets["val"].path, "r") as file:
-        stored = np.stack([file["params"][name][...] for name in NAMES], axis=1)
-    expected = stored[batch[keys.INDEX].numpy()]
-    targets = task.targets.values(task.targets.standardise(batch[keys.PARAMS])).numpy()
-    np.testing.assert_allclose(targets, expected, rtol=1e-5)
-    assert np.isnan(expected).any() and (np.isnan(targets) == np.isnan(expected)).all()
-    # Standardised with the training galaxies' statistics.
-    train = torch.from_numpy(stored[survey.datasets["train"].indices]).double()
-    torch.testing.assert_close(task.targets.mean, train.nanmean(0).float())
+    standardised = task.targets.of_batch(batch, "test")
+    assert_targets_are_stored(task.targets, standardised, survey, batch)
 
 
 def test_undefined_parameters_add_nothing_to_the_loss():

@@ -1,7 +1,7 @@
 import torch
 
 from galvision.data import keys
-from galvision.transforms import DIHEDRAL_ORDER, RandomDihedral, dihedral
+from galvision.transforms import DIHEDRAL_ORDER, IndexedDihedral, RandomDihedral, dihedral
 from galvision.transforms.dihedral import dihedral_boxes
 
 
@@ -36,3 +36,12 @@ def test_boxes_follow_each_transform():
     for k in range(DIHEDRAL_ORDER):
         x0, y0, x1, y1 = dihedral_boxes(box, k, 8)[0].long().tolist()
         assert dihedral(image, k)[0, y0:y1, x0:x1].sum() == 1.0
+
+
+def test_indexed_dihedral_turns_by_the_index_outside_training_only():
+    image = torch.arange(16.0).view(1, 1, 4, 4).expand(9, -1, -1, -1)
+    batch = {keys.IMAGE: image, keys.INDEX: torch.arange(9)}
+    out = IndexedDihedral()(batch, "val")[keys.IMAGE]
+    for index in range(9):
+        assert torch.equal(out[index], dihedral(image[0], 1 + index % 7))
+    assert IndexedDihedral()(batch, "train") is batch

@@ -7,6 +7,7 @@ from typing import Any
 from galvision.errors import DataError
 
 IMAGE = "image"  # (B, C, H, W) model input in display space
+SECOND_IMAGE = "second_image"  # (B, C, H, W) another view of IMAGE's galaxies (contrastive)
 TARGET = "target"  # (B, C, H, W) what the model must output, display space
 CLEAN = "clean"  # (B, C, H, W) noise-free, PSF-free galaxy in linear flux (nanomaggies)
 OBSERVED = "observed"  # (B, C, H, W) degraded observation in linear flux

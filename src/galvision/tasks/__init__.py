@@ -2,6 +2,7 @@
 
 from galvision.tasks.base import GalaxyTask
 from galvision.tasks.classification import ClassificationTask
+from galvision.tasks.contrastive import ContrastiveTask
 from galvision.tasks.deconvolution import DeconvolutionTask
 from galvision.tasks.lens_detection import LensDetectionTask
 from galvision.tasks.pretrain import MaskedAutoencoderTask
@@ -10,6 +11,7 @@ from galvision.tasks.simulation_supervised import SimulationSupervisedTask
 
 __all__ = [
     "ClassificationTask",
+    "ContrastiveTask",
     "DeconvolutionTask",
     "GalaxyTask",
     "LensDetectionTask",

@@ -2,15 +2,41 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
+from lightning.pytorch import LightningModule
 from torch import nn
 from torchmetrics import MetricCollection, R2Score
 
+from galvision.data import keys
 from galvision.errors import ConfigError
+from galvision.transforms import BatchTransform, RandomDihedral
 
 EVALUATION = ("val", "test")
+# Rotation-invariant morphology parameters of the simulator (galvision.data.simulate.morphology).
+DEFAULT_PARAMETERS = (
+    "mag_r",
+    "hlr",
+    "q",
+    "sersic_n",
+    "bulge_frac",
+    "bulge_hlr",
+    "arm_count",
+    "pitch_deg",
+    "arm_strength",
+    "bar_frac",
+    "bar_length",
+    "ring_frac",
+    "ring_radius",
+    "companion_sep",
+    "companion_flux_ratio",
+)
+# Parameters that change when an image is turned or mirrored, and the class labels.
+ORIENTED = ("position_angle", "bar_angle", "arm_phase", "companion_angle", "dx", "dy")
+MIRRORED = ("arm_winding",)
+FORBIDDEN = ("label",)
 
 
 class DefinedR2Score(R2Score):
@@ -46,6 +72,15 @@ class ParameterTargets(nn.Module):
             }
         )
 
+    @classmethod
+    def checked(
+        cls, parameters: Sequence[str] | None, transforms: Sequence[BatchTransform]
+    ) -> ParameterTargets:
+        """Checked targets of ``parameters``, by default the rotation-invariant ones."""
+        names = list(DEFAULT_PARAMETERS if parameters is None else parameters)
+        check_parameters(names, transforms)
+        return cls(names)
+
     def check_data(self, datamodule: Any, stage: str) -> None:
         """Check the datamodule serves these parameters; take their training statistics."""
         served = getattr(datamodule, "stored_parameters", None)
@@ -68,6 +103,11 @@ class ParameterTargets(nn.Module):
             values = values[:, self.columns]
         return (values - self.mean) / self.std
 
+    def of_batch(self, batch: dict, who: str) -> torch.Tensor:
+        """Standardised targets (B, P) of a batch's stored ``PARAMS``."""
+        params = keys.require(batch, keys.PARAMS, who, "set data.stored_parameters")
+        return self.standardise(params)
+
     def values(self, predicted: torch.Tensor) -> torch.Tensor:
         """Standardised predictions (B, P) as values in the stored units."""
         return predicted * self.std + self.mean
@@ -86,3 +126,32 @@ class ParameterTargets(nn.Module):
             known = target[:, column].isfinite()
             if known.any():
                 metric.update(predicted[known, column], target[known, column])
+
+    def log_r2(
+        self, task: LightningModule, stage: str, predicted: torch.Tensor, target: torch.Tensor
+    ) -> None:
+        """Update and log through ``task`` the R² of an evaluation stage (others pass)."""
+        if stage in self.r2:
+            self.update_r2(stage, predicted, target)
+            task.log_dict(self.r2[stage], on_step=False, on_epoch=True, batch_size=len(target))
+
+
+def check_parameters(names: list[str], transforms: Sequence[BatchTransform]) -> None:
+    """Refuse class labels, repeats, and orientation-dependent parameters under RandomDihedral."""
+    if not names:
+        raise ConfigError("model.parameters: name at least one stored parameter")
+    if len(set(names)) != len(names):
+        raise ConfigError(f"model.parameters={names} repeats a parameter")
+    forbidden = [name for name in names if name in FORBIDDEN]
+    if forbidden:
+        raise ConfigError(
+            f"model.parameters: {forbidden[0]!r} is a class label, which the features are "
+            "later probed with"
+        )
+    if any(isinstance(t, RandomDihedral) for t in transforms):
+        turned = [name for name in names if name in ORIENTED + MIRRORED]
+        if turned:
+            raise ConfigError(
+                f"model.parameters: {turned[0]!r} changes when RandomDihedral turns or mirrors "
+                "the image; drop it or the transform"
+            )

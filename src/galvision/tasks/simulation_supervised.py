@@ -15,35 +15,11 @@ from torch import nn
 from torchmetrics import MeanSquaredError, MetricCollection
 
 from galvision.data import keys
-from galvision.errors import ConfigError
 from galvision.heads import ClassifierHead
 from galvision.models.classifier import Classifier, PooledHeadFactory
 from galvision.tasks.base import GalaxyTask
 from galvision.tasks.parameters import ParameterTargets
 from galvision.transforms import BatchTransform, Observe, RandomDihedral
-
-# Rotation-invariant morphology parameters of the simulator (galvision.data.simulate.morphology).
-DEFAULT_PARAMETERS = (
-    "mag_r",
-    "hlr",
-    "q",
-    "sersic_n",
-    "bulge_frac",
-    "bulge_hlr",
-    "arm_count",
-    "pitch_deg",
-    "arm_strength",
-    "bar_frac",
-    "bar_length",
-    "ring_frac",
-    "ring_radius",
-    "companion_sep",
-    "companion_flux_ratio",
-)
-# Parameters that change when an image is turned or mirrored, and the class labels.
-ORIENTED = ("position_angle", "bar_angle", "arm_phase", "companion_angle", "dx", "dy")
-MIRRORED = ("arm_winding",)
-FORBIDDEN = ("label",)
 
 
 class SimulationSupervisedTask(GalaxyTask):
@@ -74,11 +50,9 @@ class SimulationSupervisedTask(GalaxyTask):
         **kwargs: Any,
     ) -> None:
         super().__init__(backbone, **kwargs)
-        names = list(DEFAULT_PARAMETERS if parameters is None else parameters)
-        check_parameters(names, self.transforms)
+        self.targets = ParameterTargets.checked(parameters, self.transforms)
         # A one-class head: only its regression output is trained.
-        self.network = Classifier(backbone, head(backbone, 2, len(names)))
-        self.targets = ParameterTargets(names)
+        self.network = Classifier(backbone, head(backbone, 2, len(self.targets.names)))
         self.add_metrics(MetricCollection({"parameter_mse": MeanSquaredError()}), ("val", "test"))
 
     @staticmethod
@@ -98,10 +72,7 @@ class SimulationSupervisedTask(GalaxyTask):
     def compute(self, batch: dict) -> dict[str, Any]:
         """Predicted parameters and the loss over the defined ones."""
         image = keys.require(batch, keys.IMAGE, "SimulationSupervisedTask")
-        params = keys.require(
-            batch, keys.PARAMS, "SimulationSupervisedTask", "set data.stored_parameters"
-        )
-        target = self.targets.standardise(params)
+        target = self.targets.of_batch(batch, "SimulationSupervisedTask")
         predicted = self(image)
         return {
             "loss": self.targets.loss(predicted, target),
@@ -117,11 +88,7 @@ class SimulationSupervisedTask(GalaxyTask):
     def shared_step(self, batch: dict, stage: str) -> dict[str, Any]:
         """The template's step, plus R² per parameter."""
         outputs = super().shared_step(batch, stage)
-        if stage in self.targets.r2:
-            self.targets.update_r2(stage, outputs["predicted"], outputs["target"])
-            metrics = self.targets.r2[stage]
-            size = len(outputs["target"])
-            self.log_dict(metrics, on_step=False, on_epoch=True, batch_size=size)
+        self.targets.log_r2(self, stage, outputs["predicted"], outputs["target"])
         return outputs
 
     def predict_batch(self, batch: dict) -> dict[str, Any]:
@@ -131,24 +98,3 @@ class SimulationSupervisedTask(GalaxyTask):
             "parameter_names": self.targets.names,
             keys.NAME: batch.get(keys.NAME),
         }
-
-
-def check_parameters(names: list[str], transforms: list[BatchTransform]) -> None:
-    """Refuse class labels, repeats, and orientation-dependent parameters under RandomDihedral."""
-    if not names:
-        raise ConfigError("model.parameters: name at least one stored parameter")
-    if len(set(names)) != len(names):
-        raise ConfigError(f"model.parameters={names} repeats a parameter")
-    forbidden = [name for name in names if name in FORBIDDEN]
-    if forbidden:
-        raise ConfigError(
-            f"model.parameters: {forbidden[0]!r} is a class label, which the features are "
-            "later probed with"
-        )
-    if any(isinstance(t, RandomDihedral) for t in transforms):
-        turned = [name for name in names if name in ORIENTED + MIRRORED]
-        if turned:
-            raise ConfigError(
-                f"model.parameters: {turned[0]!r} changes when RandomDihedral turns or mirrors "
-                "the image; drop it or the transform"
-            )

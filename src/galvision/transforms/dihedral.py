@@ -10,7 +10,7 @@ import torch
 
 from galvision.data import keys
 from galvision.data.keys import require
-from galvision.transforms.base import TRAIN, BatchTransform
+from galvision.transforms.base import TRAIN, BatchTransform, evaluation_indices
 
 DIHEDRAL_ORDER = 8  # four right-angle rotations, each with and without a mirror flip
 # Every batch entry laid out on the pixel grid (..., H, W) that turns with the image.
@@ -52,6 +52,20 @@ def dihedral_each(images: torch.Tensor, choice: torch.Tensor) -> torch.Tensor:
     return out
 
 
+def turn_samples(batch: dict, choice: torch.Tensor, who: str) -> dict:
+    """The batch with the pixel-grid entries and ``BOXES`` of sample ``i`` under ``choice[i]``."""
+    image = require(batch, keys.IMAGE if keys.IMAGE in batch else keys.CLEAN, who)
+    choice = choice.to(image.device)
+    turned = {key: dihedral_each(batch[key], choice) for key in SPATIAL_KEYS if key in batch}
+    if keys.BOXES in batch:
+        size = image.shape[-1]
+        turned[keys.BOXES] = [
+            dihedral_boxes(boxes, k, size)
+            for boxes, k in zip(batch[keys.BOXES], choice.tolist(), strict=True)
+        ]
+    return {**batch, **turned}
+
+
 class RandomDihedral(BatchTransform):
     """In training, each sample under one of the 8 rotations and flips, drawn uniformly.
 
@@ -65,11 +79,20 @@ class RandomDihedral(BatchTransform):
             return batch
         image = require(batch, keys.IMAGE if keys.IMAGE in batch else keys.CLEAN, "RandomDihedral")
         choice = torch.randint(DIHEDRAL_ORDER, (len(image),), device=image.device)
-        turned = {key: dihedral_each(batch[key], choice) for key in SPATIAL_KEYS if key in batch}
-        if keys.BOXES in batch:
-            size = image.shape[-1]
-            turned[keys.BOXES] = [
-                dihedral_boxes(boxes, k, size)
-                for boxes, k in zip(batch[keys.BOXES], choice.tolist(), strict=True)
-            ]
-        return {**batch, **turned}
+        return turn_samples(batch, choice, "RandomDihedral")
+
+
+class IndexedDihedral(BatchTransform):
+    """Outside training, each sample under turn ``1 + INDEX % 7``: fixed, and never the identity.
+
+    It gives evaluation a second view of every galaxy that differs from the first and is the
+    same at every epoch. Training batches pass unchanged.
+    """
+
+    def __call__(self, batch: dict, stage: str) -> dict:
+        """The batch, turned sample by sample by its dataset index outside ``train``."""
+        if stage == TRAIN:
+            return batch
+        index = evaluation_indices(batch, "IndexedDihedral")
+        choice = 1 + index % (DIHEDRAL_ORDER - 1)
+        return turn_samples(batch, choice, "IndexedDihedral")
