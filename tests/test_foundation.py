@@ -1,4 +1,4 @@
-"""MAE pretraining through the CLI, its weights in the deconvolution task, and the benchmark."""
+"""MAE pretraining through the CLI and its weights in the deconvolution task."""
 
 import csv
 from pathlib import Path
@@ -10,7 +10,7 @@ import torch
 from galvision.backbones import Backbone
 from galvision.cli import main
 from galvision.errors import CheckpointError
-from helpers.training import config_args, task_config
+from helpers.training import config_args
 
 
 @pytest.fixture
@@ -70,42 +70,3 @@ def test_fit_with_pretrained_frozen_backbone_keeps_it(pretrained, tmp_path):
     tuned = backbone_state(tmp_path / "checkpoints" / "last.ckpt")
     for key, tensor in backbone_state(pretrained).items():
         assert torch.equal(tuned[key], tensor), key
-
-
-def test_foundation_benchmark_compares_three_fine_tunings(pretrained, tmp_path, capsys):
-    main(
-        [
-            "benchmark",
-            "foundation",
-            "--pretrained",
-            str(pretrained),
-            "--config",
-            *map(str, task_config("deconv")),
-            "--steps",
-            "2",
-            "--output",
-            str(tmp_path),
-        ]
-    )
-    with (tmp_path / "foundation_deconv.csv").open() as handle:
-        table = list(csv.DictReader(handle))
-    assert [(r["backbone"], r["training"]) for r in table] == [
-        ("random init", "fine-tuned"),
-        ("MAE-pretrained", "fine-tuned"),
-        ("MAE-pretrained", "frozen, decoder trained"),
-    ]
-    psnr = [float(r["psnr"]) for r in table]
-    assert all(np.isfinite(psnr)) and len(set(psnr)) == 3
-    assert all(0 < float(r["ssim"]) <= 1 for r in table)
-    frozen = backbone_state(tmp_path / "foundation" / "frozen" / "checkpoints" / "last.ckpt")
-    random = backbone_state(tmp_path / "foundation" / "random" / "checkpoints" / "last.ckpt")
-    for key, tensor in backbone_state(pretrained).items():
-        assert torch.equal(frozen[key], tensor), key
-    assert not torch.equal(random["patch_embed.proj.weight"], frozen["patch_embed.proj.weight"])
-    out = capsys.readouterr().out
-    assert "Foundation: deconvolution after 2 fine-tuning steps" in out and "| PSNR ↑ |" in out
-
-
-def test_foundation_benchmark_refuses_a_missing_checkpoint(tmp_path):
-    with pytest.raises(SystemExit, match="no such checkpoint file"):
-        main(["benchmark", "foundation", "--pretrained", str(tmp_path / "none.ckpt")])

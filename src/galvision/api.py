@@ -15,8 +15,10 @@ import numpy as np
 import torch
 
 from galvision.backbones.export import backbone_from_folder, is_exported, named_foundation
+from galvision.backbones.weights import CHECKPOINT_SUFFIXES
 from galvision.checkpoints import load_checkpoint_task
 from galvision.data import keys
+from galvision.errors import CheckpointError
 from galvision.tasks.base import GalaxyTask
 
 Images = np.ndarray | torch.Tensor
@@ -34,6 +36,12 @@ def load_backbone(source: str | Path = "foundation") -> torch.nn.Module:
         return backbone_from_folder(path).eval()
     if path.is_file():
         return load_task(path).backbone.eval()
+    if path.exists() or path.suffix in CHECKPOINT_SUFFIXES or len(path.parts) > 1:
+        # A path, not a foundation name: say what is wrong with it rather than with a name.
+        raise CheckpointError(
+            f"backbone weights: {path} is neither a checkpoint file nor a folder written by "
+            "`galvision export`"
+        )
     return backbone_from_folder(named_foundation(str(source))).eval()
 
 

@@ -202,6 +202,13 @@ def _is_config_error(error: Exception) -> bool:
     return isinstance(error, ArgumentError) or "Union subtypes" in str(error)
 
 
+def configuration_reason(error: Exception) -> str | None:
+    """The one-line reason of a galvision or configuration error; None for any other error."""
+    if isinstance(error, GalvisionError):
+        return str(error)
+    return summarize_config_error(error) if _is_config_error(error) else None
+
+
 def main(args: list[str] | None = None) -> None:
     """Entry point of ``galvision``; ``args`` defaults to the command line."""
     argv = sys.argv[1:] if args is None else list(args)

@@ -49,7 +49,7 @@ def test_benchmarks_refuse_a_checkpoint_of_another_task(tiny_run, tiny_mae, tmp_
             "a DeconvolutionTask checkpoint, where this command expects a ReconstructionTask",
         ),
         (
-            ["foundation", "--pretrained", deconv],
+            ["classify", "--pretrained", deconv],
             "a DeconvolutionTask checkpoint, where --pretrained expects a MaskedAutoencoderTask",
         ),
     ]

@@ -14,7 +14,7 @@ from galvision.folders import check_writable
 BENCHMARKS = {
     "deconv": ("galvision.benchmark.deconvolution", "PSF deconvolution vs Wiener and RL"),
     "reconstruct": ("galvision.benchmark.reconstruction", "masked reconstruction vs biharmonic"),
-    "foundation": ("galvision.benchmark.foundation", "deconvolution from scratch vs MAE"),
+    "foundation": ("galvision.benchmark.foundation", "frozen and fine-tuned foundations"),
     "classify": ("galvision.benchmark.classification", "morphology vs labels per class"),
     "probe": ("galvision.benchmark.probe", "frozen features: linear probe and k-NN"),
     "lens": ("galvision.benchmark.lens", "strong-lens detection vs Faster R-CNN"),

@@ -9,6 +9,8 @@ weight of the backbone moves, so the table ranks pretraining objectives by their
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +23,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchmetrics.functional.classification import multiclass_accuracy
 
 from galvision import api
-from galvision.benchmark.classification import REAL_PATH, parse_label_counts, real_scores
+from galvision.benchmark.classification import ALL, REAL_PATH, parse_label_counts, real_scores
 from galvision.benchmark.report import write_report
 from galvision.benchmark.training import (
     ConfigFiles,
@@ -31,6 +33,7 @@ from galvision.benchmark.training import (
 )
 from galvision.data import keys
 from galvision.data.catalogue_datamodule import few_shot
+from galvision.errors import ConfigError
 from galvision.transforms import BatchTransform, apply_transforms
 
 RANDOM = "random"  # the config's own backbone, untrained
@@ -66,33 +69,75 @@ def knn_predictions(train: tuple, test_features: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(vote.fit(features, labels).predict(test_features))
 
 
-def simulated_scores(
+@dataclass(frozen=True)
+class FrozenSets:
+    """Where frozen features are scored: the simulated task, and GZ1 with ``counts`` labels."""
+
+    config: ConfigFiles
+    real: Path | None
+    real_config: ConfigFiles
+    counts: tuple[int | None, ...]
+    output: Path
+    seed: int
+
+    def __post_init__(self) -> None:
+        if self.real is not None and not self.real.is_file():
+            raise ConfigError(f"--real: no such file {self.real}")
+
+
+@dataclass(frozen=True)
+class SimulatedEmbeddings:
+    """A backbone's pooled embeddings and labels of the simulated training and test splits."""
+
+    train: tuple[np.ndarray, np.ndarray]
+    test: tuple[np.ndarray, np.ndarray]
+    class_names: list[str]
+
+
+def random_backbone(config: ConfigFiles, output: Path, seed: int) -> torch.nn.Module:
+    """The config's own backbone, untrained (initialised from ``seed``), in eval mode."""
+    return configure(config, output / "probe-sim", 1, seed, []).model.backbone.eval()
+
+
+def embed_simulated(
     backbone: torch.nn.Module, config: ConfigFiles, output: Path, seed: int
-) -> dict[str, float]:
-    """Linear-probe and k-NN accuracy on the simulated morphology classes of ``config``."""
+) -> SimulatedEmbeddings:
+    """Embeddings of the simulated morphology survey of ``config``, training and test split."""
     cli = configure(config, output / "probe-sim", 1, seed, [])
     data = cli.datamodule
     data.prepare_data()
     data.setup("fit")
     data.setup("test")
     transforms = cli.model.transforms
-    train = embed_split(backbone, data.datasets["train"], transforms)
-    test_features, test_labels = embed_split(backbone, data.datasets["test"], transforms)
-    labels, classes = torch.from_numpy(test_labels), len(data.class_names)
-    probabilities = linear_probe(train, test_features, seed)
+    return SimulatedEmbeddings(
+        train=embed_split(backbone, data.datasets["train"], transforms),
+        test=embed_split(backbone, data.datasets["test"], transforms),
+        class_names=list(data.class_names),
+    )
+
+
+def simulated_scores(embedded: SimulatedEmbeddings, seed: int) -> dict[str, float]:
+    """Linear-probe and k-NN accuracy on the simulated morphology classes."""
+    test_features, test_labels = embedded.test
+    labels, classes = torch.from_numpy(test_labels), len(embedded.class_names)
+    probabilities = linear_probe(embedded.train, test_features, seed)
+    votes = knn_predictions(embedded.train, test_features)
     return {
         "sim_linear": float(multiclass_accuracy(probabilities, labels, classes, average="micro")),
-        "sim_knn": float(
-            multiclass_accuracy(knn_predictions(train, test_features), labels, classes, "micro")
-        ),
+        "sim_knn": float(multiclass_accuracy(votes, labels, classes, average="micro")),
     }
+
+
+def gz1_column(count: int | None, metric: str) -> str:
+    """The table column of a GZ1 probe score with ``count`` labels per class (None: all)."""
+    return f"gz1_{ALL if count is None else count}_{metric}"
 
 
 def real_probe_scores(
     backbone: torch.nn.Module,
     real: Path,
     config: ConfigFiles,
-    counts: list[int | None],
+    counts: Sequence[int | None],
     output: Path,
     seed: int,
 ) -> dict[str, float]:
@@ -108,48 +153,72 @@ def real_probe_scores(
         if count is not None:
             train = few_shot(train, labels, names, count, seed)
         probabilities = linear_probe((features[train], labels[train]), features[test], seed)
-        label = "all" if count is None else str(count)
         found = real_scores(probabilities, torch.from_numpy(labels[test]).long(), names)
-        scores |= {f"gz1_{label}_{name}": value for name, value in found.items()}
+        scores |= {gz1_column(count, name): value for name, value in found.items()}
     return scores
+
+
+def frozen_scores(
+    backbone: torch.nn.Module, sets: FrozenSets
+) -> tuple[dict[str, float], SimulatedEmbeddings]:
+    """Every frozen-feature score of one backbone, and its simulated embeddings."""
+    embedded = embed_simulated(backbone, sets.config, sets.output, sets.seed)
+    scores = simulated_scores(embedded, sets.seed)
+    if sets.real is not None:
+        scores |= real_probe_scores(
+            backbone, sets.real, sets.real_config, sets.counts, sets.output, sets.seed
+        )
+    return scores, embedded
+
+
+def frozen_notes(sets: FrozenSets) -> str:
+    """What the frozen-feature columns measure, on which sets."""
+    notes = (
+        f"Frozen backbones, pooled embeddings. sim: the simulated morphology survey of "
+        f"{describe_config(sets.config)} (training split → test split), logistic regression on "
+        f"standardised features and a {NEIGHBOURS}-nearest-neighbour cosine vote; accuracy."
+    )
+    if sets.real is not None:
+        notes += (
+            f" gz1: {sets.real} as configured in {describe_config(sets.real_config)}, the fixed "
+            "test split, a logistic regression on the given labels per class of the training "
+            "split; auroc_spiral: spiral vs elliptical by p(spiral) / (p(spiral) + "
+            "p(elliptical))."
+        )
+    return notes
 
 
 def run_probe_benchmark(args: argparse.Namespace) -> str:
     """One row per backbone: frozen-feature scores on simulated and real galaxies."""
     counts = parse_label_counts(args.real_labels) if args.real is not None else []
+    sets = FrozenSets(
+        args.config, args.real, args.real_config, tuple(counts), args.output, args.seed
+    )
     columns = (
         ["backbone", "sim_linear", "sim_knn"]
-        + [f"gz1_{'all' if c is None else c}_{m}" for c in counts for m in ("accuracy", "f1_macro")]
-        + [f"gz1_{'all' if c is None else c}_auroc_spiral" for c in counts]
+        + [gz1_column(count, metric) for count in counts for metric in ("accuracy", "f1_macro")]
+        + [gz1_column(count, "auroc_spiral") for count in counts]
     )
     rows = []
     for source in [RANDOM, *args.backbone]:
         if source == RANDOM:
-            backbone = configure(args.config, args.output / "probe-sim", 1, args.seed, []).model
-            backbone = backbone.backbone.eval()
+            backbone = random_backbone(args.config, args.output, args.seed)
         else:
             backbone = api.load_backbone(source)
         row = {"backbone": "random init" if source == RANDOM else str(source)}
-        row |= simulated_scores(backbone, args.config, args.output, args.seed)
-        if args.real is not None:
-            row |= real_probe_scores(
-                backbone, args.real, args.real_config, counts, args.output, args.seed
-            )
-        rows.append(row)
-    notes = (
-        f"Frozen backbones, pooled embeddings. sim: the simulated morphology survey of "
-        f"{describe_config(args.config)} (training split → test split), logistic regression on "
-        f"standardised features and a {NEIGHBOURS}-nearest-neighbour cosine vote; accuracy. "
-        + (
-            f"gz1: {args.real} as configured in {describe_config(args.real_config)}, the fixed "
-            "test split, a logistic regression on the given labels per class of the training "
-            "split; auroc_spiral: spiral vs elliptical by p(spiral) / (p(spiral) + "
-            "p(elliptical))."
-            if args.real is not None
-            else ""
-        )
+        rows.append(row | frozen_scores(backbone, sets)[0])
+    return write_report(rows, columns, args.output / "probe", "Frozen features", frozen_notes(sets))
+
+
+def add_real_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--real`` and ``--real-config``: the Galaxy Zoo 1 set of the frozen-feature probes."""
+    parser.add_argument("--real", type=Path, help="GZ1-layout HDF5 (gz1_sdss_subset.h5)")
+    add_config_argument(
+        parser,
+        "tasks/classify_gz1.yaml",
+        "real-data task (dataset path from --real)",
+        "--real-config",
     )
-    return write_report(rows, columns, args.output / "probe", "Frozen features", notes)
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
@@ -161,13 +230,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="backbones beside random init: foundation names, exported folders or checkpoints",
     )
     add_config_argument(parser, "tasks/classify.yaml", "simulated morphology task")
-    parser.add_argument("--real", type=Path, help="GZ1-layout HDF5 (gz1_sdss_subset.h5)")
-    add_config_argument(
-        parser,
-        "tasks/classify_gz1.yaml",
-        "real-data task (dataset path from --real)",
-        "--real-config",
-    )
+    add_real_arguments(parser)
     parser.add_argument("--real-labels", nargs="+", default=["10", "all"])
     parser.add_argument("--seed", type=int, default=0, help="seed of the split draws and probes")
     parser.add_argument("--output", type=Path, default=Path("benchmark_results"))
