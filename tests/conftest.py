@@ -47,7 +47,7 @@ def tiny_mae(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_backbone_kwargs() -> dict:
     """A 2-block, 48-wide ViT on 32×32 stamps: fast enough for every unit test."""
     return {
-        "name": "vit_tiny_patch16_224",
+        "name": "vit_tiny_r_s16_p8_224",
         "img_size": 32,
         "patch_size": 8,
         "model_kwargs": {"depth": 2, "embed_dim": 48, "num_heads": 2},

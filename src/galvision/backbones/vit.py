@@ -78,7 +78,7 @@ class Backbone(StampInput, nn.Module):
 
     def __init__(
         self,
-        name: str = "vit_tiny_patch16_224",
+        name: str = "vit_tiny_r_s16_p8_224",
         in_chans: int = 3,
         img_size: int = 64,
         patch_size: int = 8,
