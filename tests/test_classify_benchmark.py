@@ -67,7 +67,7 @@ def test_benchmark_writes_both_tables_and_the_learning_curve(tiny_mae, tmp_path,
     out = tmp_path / "out"
     arguments = [
         "benchmark", "classify", "--config", *map(str, task_config("classify")),
-        "--pretrained", str(tiny_mae), "--labels", "1", "all", "--steps", "2",
+        "--foundation", str(tiny_mae), "--labels", "1", "all", "--steps", "2",
         "--real", str(real), "--real-config", *map(str, task_config("classify_gz1")),
         "--real-labels", "2", "all", "--real-steps", "2", "--output", str(out),
     ]  # fmt: skip
@@ -86,8 +86,8 @@ def test_benchmark_writes_both_tables_and_the_learning_curve(tiny_mae, tmp_path,
     assert all(0 <= float(r["auroc_spiral"]) <= 1 for r in real_rows)
     printed = capsys.readouterr().out
     assert "Morphology: simulated survey" in printed and "Morphology: real SDSS galaxies" in printed
-    # The probe row trained only the head: its backbone is the MAE checkpoint's, unchanged.
-    probe = torch.load(out / "classify" / "mae-probe-all" / "checkpoints" / "last.ckpt",
+    # The probe row trained only the head: its backbone is the foundation's, unchanged.
+    probe = torch.load(out / "classify" / "foundation-probe-all" / "checkpoints" / "last.ckpt",
                        weights_only=False)["state_dict"]  # fmt: skip
     mae = torch.load(tiny_mae, weights_only=False)["state_dict"]
     key = "network.backbone.model.blocks.0.attn.qkv.weight"
@@ -99,9 +99,9 @@ def test_benchmark_writes_both_tables_and_the_learning_curve(tiny_mae, tmp_path,
 
 
 def test_unknown_method_keys_are_one_line():
-    with pytest.raises(SystemExit, match=r"--methods: \['mae-probe'\] not among"):
+    with pytest.raises(SystemExit, match=r"--methods: \['foundation-probe'\] not among"):
         main(["benchmark", "classify", "--config", *map(str, task_config("classify")),
-              "--methods", "vit", "mae-probe"])  # fmt: skip
+              "--methods", "vit", "foundation-probe"])  # fmt: skip
 
 
 def test_real_table_needs_the_all_label_runs(tmp_path):

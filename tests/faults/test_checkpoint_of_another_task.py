@@ -49,8 +49,8 @@ def test_benchmarks_refuse_a_checkpoint_of_another_task(tiny_run, tiny_mae, tmp_
             "a DeconvolutionTask checkpoint, where this command expects a ReconstructionTask",
         ),
         (
-            ["classify", "--pretrained", deconv],
-            "a DeconvolutionTask checkpoint, where --pretrained expects a MaskedAutoencoderTask",
+            ["classify", "--foundation", str(tmp_path / "missing.ckpt")],
+            f"--foundation {tmp_path / 'missing.ckpt'}: backbone weights",
         ),
     ]
     for arguments, expected in cases:

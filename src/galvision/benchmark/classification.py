@@ -2,10 +2,11 @@
 
 The simulated table trains every method on the morphology survey of ``--config`` with 10, 100
 or all labels per class and the same schedule: (a) a ResNet-18 from scratch (timm), (b) the
-galvision ViT from scratch, (c) a linear probe on the MAE-pretrained ViT, (d) the MAE-pretrained
-ViT fine-tuned with layer decay. ``--real`` adds the Galaxy Zoo 1 table on real SDSS galaxies:
-the simulation-trained models applied as they are (their classes summed onto GZ1's), then
-fine-tuned on 10 / 50 / all real labels per class, beside a ResNet-18 trained on the same labels.
+galvision ViT from scratch, and with ``--foundation`` (c) a linear probe on the foundation's
+frozen ViT, (d) the foundation ViT fine-tuned. ``--real`` adds the Galaxy Zoo 1 table on real
+SDSS galaxies: the simulation-trained models applied as they are (their classes summed onto
+GZ1's), then fine-tuned on 10 / 50 / all real labels per class, beside a ResNet-18 trained on
+the same labels.
 """
 
 from __future__ import annotations
@@ -29,20 +30,19 @@ from galvision.benchmark.training import (
     add_config_argument,
     configure,
     describe_config,
+    loaded_backbone,
     resumable_run,
 )
-from galvision.checkpoints import checked_checkpoint, load_checkpoint_task
+from galvision.checkpoints import load_checkpoint_task
 from galvision.data import keys
 from galvision.data.simulate.classes import CLASS_NAMES
 from galvision.errors import ConfigError
 from galvision.tasks.classification import ClassificationTask
-from galvision.tasks.pretrain import MaskedAutoencoderTask
 
 COLUMNS = ("method", "training", "labels_per_class", "accuracy", "f1_macro", "auroc")
 REAL_COLUMNS = ("method", "training", "labels_per_class", "accuracy", "f1_macro", "auroc_spiral")
 BACKBONE = "--model.init_args.backbone"
 WEIGHTS = f"{BACKBONE}.init_args.weights"
-AVERAGE_POOL = (f"{BACKBONE}.init_args.pool", "avg")
 LABELS = "--data.init_args.labels_per_class"
 REAL_PATH = "--data.init_args.dataset.init_args.dataset.init_args.path"
 ALL = "all"
@@ -70,21 +70,20 @@ def resnet_arguments(in_chans: int, img_size: int) -> tuple[str, ...]:
     return (BACKBONE, backbone)
 
 
-def simulated_methods(pretrained: Path | None, in_chans: int, img_size: int) -> list[Method]:
-    """The compared methods; the MAE rows only when a pretrained checkpoint is given."""
+def simulated_methods(foundation: str | None, in_chans: int, img_size: int) -> list[Method]:
+    """The compared methods; the foundation rows only when a foundation is given."""
     methods = [
         Method(
             "resnet18", "ResNet-18 (timm)", "from scratch", resnet_arguments(in_chans, img_size)
         ),
         Method("vit", "galvision ViT", "from scratch", ()),
     ]
-    if pretrained is not None:
-        # MAE never trains the class token: pool the patch tokens, as the MAE recipe does.
-        weights = (WEIGHTS, str(pretrained), *AVERAGE_POOL)
+    if foundation is not None:
+        weights = (WEIGHTS, foundation)
         methods += [
             Method(
-                "mae-probe",
-                "galvision ViT, MAE-pretrained",
+                "foundation-probe",
+                "galvision ViT, foundation",
                 "linear probe",
                 # A linear probe on fixed features takes a larger step than fine-tuning.
                 (
@@ -99,12 +98,7 @@ def simulated_methods(pretrained: Path | None, in_chans: int, img_size: int) -> 
                     "3e-3",
                 ),
             ),
-            Method(
-                "mae-finetune",
-                "galvision ViT, MAE-pretrained",
-                "fine-tuned, layer decay 0.75",
-                (*weights, "--model.init_args.layer_decay", "0.75"),
-            ),
+            Method("foundation-finetune", "galvision ViT, foundation", "fine-tuned", weights),
         ]
     return methods
 
@@ -276,24 +270,22 @@ def real_table(
 # -- command --------------------------------------------------------------------------------
 def run_classification_benchmark(args: argparse.Namespace) -> str:
     """Both tables (the real one with ``--real``), the learning curve; the Markdown written."""
-    pretrained = (
-        checked_checkpoint(args.pretrained, MaskedAutoencoderTask, "--pretrained")
-        if args.pretrained
-        else None
-    )
+    foundation = args.foundation
+    if foundation is not None:
+        loaded_backbone(f"--foundation {foundation}", foundation)  # fails now, not after training
     counts = parse_label_counts(args.labels)
     if args.real is not None and None not in counts:
         raise ConfigError(f"--real needs the {ALL!r} label setting among --labels")
     runs = args.output / "classify"
     probe = configure(args.config, runs / "probe", 1, args.seed, [])
     backbone = probe.model.backbone
-    methods = simulated_methods(pretrained, backbone.in_chans, backbone.img_size)
+    methods = simulated_methods(foundation, backbone.in_chans, backbone.img_size)
     if args.methods:
         unknown = sorted(set(args.methods) - {m.key for m in methods})
         if unknown:
             raise ConfigError(
-                f"--methods: {unknown} not among {[m.key for m in methods]} (MAE rows need "
-                "--pretrained)"
+                f"--methods: {unknown} not among {[m.key for m in methods]} (foundation rows "
+                "need --foundation)"
             )
         methods = [m for m in methods if m.key in args.methods]
     if args.real is not None and not {"resnet18", "vit"} <= {m.key for m in methods}:
@@ -308,7 +300,7 @@ def run_classification_benchmark(args: argparse.Namespace) -> str:
         f"{len(probe.datamodule.datasets['test'])} test galaxies, {ALL} = {full} per class. "
         f"Every row trains {args.steps} steps of the config's schedule from seed {args.seed}; "
         f"test metrics with the config's test-time augmentation; AUROC is the macro "
-        f"one-vs-rest AUROC. MAE weights: {pretrained}. Runs in {runs}. Learning curve: "
+        f"one-vs-rest AUROC. Foundation: {foundation}. Runs in {runs}. Learning curve: "
         f"{args.output / 'classify_learning_curve.png'}."
     )
     text = write_report(
@@ -354,9 +346,14 @@ def run_classification_benchmark(args: argparse.Namespace) -> str:
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``galvision benchmark classify``."""
     add_config_argument(parser, "tasks/classify.yaml", "simulated task")
-    parser.add_argument("--pretrained", type=Path, help="MAE checkpoint for rows (c) and (d)")
     parser.add_argument(
-        "--methods", nargs="+", help="keys of the rows to run (resnet18 vit mae-probe mae-finetune)"
+        "--foundation",
+        help="rows (c) and (d) start from it: a foundation name, exported folder or checkpoint",
+    )
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        help="keys of the rows to run (resnet18 vit foundation-probe foundation-finetune)",
     )
     parser.add_argument("--labels", nargs="+", default=["10", "100", ALL], help="per class")
     parser.add_argument("--steps", type=int, default=300, help="training steps of every run")

@@ -20,7 +20,6 @@ from sklearn.decomposition import PCA
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from galvision import api
 from galvision.benchmark.probe import (
     RANDOM,
     FrozenSets,
@@ -37,10 +36,11 @@ from galvision.benchmark.training import (
     add_config_argument,
     configure,
     describe_config,
+    loaded_backbone,
     resumable_run,
 )
 from galvision.cli import configuration_reason
-from galvision.errors import ConfigError, GalvisionError
+from galvision.errors import ConfigError
 from galvision.tasks.base import GalaxyTask
 from galvision.tasks.deconvolution import DeconvolutionTask
 from galvision.tasks.lens_detection import LensDetectionTask
@@ -109,13 +109,10 @@ def parse_foundations(values: list[str]) -> dict[str, str]:
 
 def load_foundations(foundations: dict[str, str]) -> dict[str, torch.nn.Module]:
     """Every foundation's backbone, or one line naming the first that cannot be loaded."""
-    backbones = {}
-    for name, source in foundations.items():
-        try:
-            backbones[name] = api.load_backbone(source)
-        except GalvisionError as error:
-            raise ConfigError(f"--foundation {name}={source}: {error}") from None
-    return backbones
+    return {
+        name: loaded_backbone(f"--foundation {name}={source}", source)
+        for name, source in foundations.items()
+    }
 
 
 def weight_arguments(source: str | None) -> list[str]:

@@ -8,9 +8,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
 from lightning.pytorch import seed_everything
 
+from galvision import api
 from galvision.cli import GalvisionCLI
+from galvision.errors import ConfigError, GalvisionError
 
 # A task config: one YAML file, or several applied in order (a task and an overlay).
 ConfigFiles = Path | Sequence[Path]
@@ -111,3 +114,11 @@ def resumable_run(
     metrics = fit_and_test(configure(config, run_dir, steps, seed, extra), seed)
     result.write_text(json.dumps({"arguments": arguments, "metrics": metrics}, indent=1))
     return metrics
+
+
+def loaded_backbone(option: str, source: str) -> torch.nn.Module:
+    """The backbone ``source`` names (``api.load_backbone``), or one line naming ``option``."""
+    try:
+        return api.load_backbone(source)
+    except GalvisionError as error:
+        raise ConfigError(f"{option}: {error}") from None
