@@ -18,6 +18,7 @@ BENCHMARKS = {
     "classify": ("galvision.benchmark.classification", "morphology vs labels per class"),
     "probe": ("galvision.benchmark.probe", "frozen features: linear probe and k-NN"),
     "lens": ("galvision.benchmark.lens", "strong-lens detection vs Faster R-CNN"),
+    "throughput": ("galvision.benchmark.throughput", "training and inference images per second"),
 }
 
 

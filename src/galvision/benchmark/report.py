@@ -21,7 +21,15 @@ ARROWS = {
     "map_50": "mAP@0.5 ↑",
     "map": "mAP@0.5:0.95 ↑",
 }
-FORMATS = {"mse": "{:.2e}", "psnr": "{:.2f}", "ssim": "{:.4f}"}
+FORMATS = {
+    "mse": "{:.2e}",
+    "psnr": "{:.2f}",
+    "ssim": "{:.4f}",
+    "parameters_m": "{:.2f}",
+    "train_images_per_s": "{:.1f}",
+    "infer_images_per_s": "{:.1f}",
+    "train_ratio": "{:.2f}",
+}
 DEFAULT_FORMAT = "{:.3f}"
 
 
