@@ -30,6 +30,8 @@ def test_decoder_output_depends_on_the_condition(tiny_backbone_kwargs):
 
 def test_backbones_that_cannot_feed_it_are_one_line_errors():
     with pytest.raises(ConfigError, match="patch_size=6 is not a power of two"):
-        PixelDecoder(Backbone(img_size=36, patch_size=6, model_kwargs=TINY))
+        PixelDecoder(
+            Backbone(name="vit_tiny_patch16_224", img_size=36, patch_size=6, model_kwargs=TINY)
+        )
     with pytest.raises(ConfigError, match="ConvBackbone lacks patch_size, depth"):
         PixelDecoder(ConvBackbone())

@@ -50,7 +50,7 @@ def test_training_on_fresh_views_brings_the_evaluation_loss_down(survey, tiny_ba
     # Untrained, the second view of a galaxy is no nearer than the others: log(2B - 1).
     assert before == pytest.approx(torch.tensor(15.0).log().item(), abs=0.3)
     assert evaluation_loss(task, batch) < 0.5 * before
-    assert sum(losses[-5:]) < 0.5 * sum(losses[:5])
+    assert sum(losses[-5:]) < 0.75 * sum(losses[:5])
 
 
 def test_training_views_are_one_galaxy_through_another_psf_with_fresh_noise(
