@@ -14,7 +14,7 @@ MONITORED = {
     "classify": "f1_macro",
     "classify_gz1": "f1_macro",
     "deconv": "psnr",
-    "foundation": "masked_psnr",
+    "foundation": "loss",
     "lens": "map_50",
     "pretrain": "masked_psnr",
     "pretrain_contrastive": "loss",

@@ -356,7 +356,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="keys of the rows to run (resnet18 vit foundation-probe foundation-finetune)",
     )
     parser.add_argument("--labels", nargs="+", default=["10", "100", ALL], help="per class")
-    parser.add_argument("--steps", type=int, default=300, help="training steps of every run")
+    parser.add_argument("--steps", type=int, default=600, help="training steps of every run")
     parser.add_argument("--real", type=Path, help="GZ1-layout HDF5 for the real-galaxy table")
     add_config_argument(
         parser,
