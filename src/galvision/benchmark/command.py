@@ -17,6 +17,7 @@ BENCHMARKS = {
     "foundation": ("galvision.benchmark.foundation", "frozen and fine-tuned foundations"),
     "classify": ("galvision.benchmark.classification", "morphology vs labels per class"),
     "probe": ("galvision.benchmark.probe", "frozen features: linear probe and k-NN"),
+    "sim2real": ("galvision.benchmark.sim2real", "simulated surveys against real GZ1 galaxies"),
     "lens": ("galvision.benchmark.lens", "strong-lens detection vs Faster R-CNN"),
     "throughput": ("galvision.benchmark.throughput", "training and inference images per second"),
 }

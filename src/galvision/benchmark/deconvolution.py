@@ -117,6 +117,7 @@ def run_deconvolution_benchmark(
             bands=survey.survey.bands,
             seed=bank.seed,
             clean=clean,
+            preset=survey.survey.preset,
         )
         subset = f", mag < {max_mag}" if max_mag is not None else ""
         subset += f", brightened by {brighten:g} mag" if brighten else ""

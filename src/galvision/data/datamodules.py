@@ -12,8 +12,9 @@ from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader, Dataset
 
 from galvision.data import keys
-from galvision.data.noise import band_noise
 from galvision.data.simulate import CLASS_NAMES, SurveyConfig, cached_survey
+from galvision.data.simulate.framing import noise_kernel
+from galvision.data.simulate.presets import DECALS, SurveyPreset, preset_display, preset_noise
 from galvision.errors import ConfigError, DataError
 
 
@@ -89,7 +90,9 @@ class SurveyDataset(Dataset):
     the survey's galaxies by other clean images (e.g. real galaxies) seen through its PSFs.
     Every sample carries the noise of its ``bands`` (``sky_sigma``, ``gain``) for the
     observation. A morphology survey's samples carry their ``label``, and ``params`` holds the
-    stored parameters named by ``parameters``, in that order.
+    stored parameters named by ``parameters``, in that order. ``preset`` gives the noise of
+    the bands and the display; galaxies framed by their size (``preset.frame_r90``) get a PSF
+    of the preset's seeing in their own pixels, and a kernel correlating their noise.
     """
 
     def __init__(
@@ -101,9 +104,12 @@ class SurveyDataset(Dataset):
         seed: int = 0,
         clean: np.ndarray | None = None,
         parameters: Sequence[str] = (),
+        preset: SurveyPreset = DECALS,
     ) -> None:
         self.path = Path(path)
-        self.sky_sigma, self.gain = band_noise(bands)
+        self.sky_sigma, self.gain = preset_noise(preset, bands)
+        self.preset = preset
+        self.display = preset_display(preset, bands)
         self.clean = clean
         self.indices = np.asarray(indices)
         self.train = train
@@ -114,6 +120,11 @@ class SurveyDataset(Dataset):
             self.target_psf = torch.from_numpy(file["psf_target"][...])
             self.labels = file[keys.LABEL][...] if keys.LABEL in file else None
             self.params = read_parameters(file, parameters)
+            pixel_scale = float(file.attrs["pixel_scale"])
+            framed = preset.frame_r90 is not None and clean is None
+            self.frame_scale = file["params/frame_scale"][...] if framed else None
+        self.psf_pixels = self.psf_fwhm.numpy() / pixel_scale
+        self.pixel_scale = pixel_scale
         self._file: h5py.File | None = None
 
     def __len__(self) -> int:
@@ -127,9 +138,19 @@ class SurveyDataset(Dataset):
         return torch.from_numpy(self._file["clean"][index])
 
     def _psf_choice(self, index: int) -> int:
-        if self.train:
-            return int(np.random.randint(len(self.psf_bank)))
-        return int(np.random.default_rng([self.seed, 7, index]).integers(len(self.psf_bank)))
+        # Training draws anew from the global state (seeded per worker); evaluation by index.
+        seed = np.random.randint(2**31) if self.train else [self.seed, 7, index]
+        rng = np.random.default_rng(seed)
+        if self.frame_scale is None:
+            return int(rng.integers(len(self.psf_bank)))
+        wanted = rng.uniform(*self.preset.psf_fwhm_range) / self.frame_scale[index]
+        return int(np.argmin(np.abs(self.psf_pixels - wanted)))
+
+    def _seeing(self, index: int, psf: int) -> torch.Tensor:
+        """FWHM in arcsec on the sky of bank PSF ``psf`` seen in galaxy ``index``'s pixels."""
+        if self.frame_scale is None:
+            return self.psf_fwhm[psf]
+        return torch.tensor(self.psf_pixels[psf] * self.frame_scale[index], dtype=torch.float32)
 
     def __getitem__(self, item: int) -> dict:
         index = int(self.indices[item])
@@ -138,11 +159,16 @@ class SurveyDataset(Dataset):
             keys.CLEAN: self._clean(index),
             keys.PSF: self.psf_bank[psf],
             keys.TARGET_PSF: self.target_psf,
-            keys.PSF_FWHM: self.psf_fwhm[psf],
+            keys.PSF_FWHM: self._seeing(index, psf),
             keys.SKY_SIGMA: self.sky_sigma,
             keys.GAIN: self.gain,
             keys.INDEX: index,
         }
+        if self.frame_scale is not None:
+            resampling = self.pixel_scale / float(self.frame_scale[index])
+            sample[keys.NOISE_KERNEL] = torch.from_numpy(noise_kernel(resampling))
+        if self.display is not None:
+            sample[keys.DISPLAY] = self.display
         if self.labels is not None:
             sample[keys.LABEL] = torch.tensor(int(self.labels[index]), dtype=torch.int64)
         if self.params is not None:
@@ -194,7 +220,7 @@ class SurveyDataModule(GalaxyDataModule):
         self.save_hyperparameters()
         self.survey = survey or SurveyConfig()
         self.survey.validate()
-        band_noise(self.survey.bands, "data.survey.bands")
+        preset_noise(self.survey.preset, self.survey.bands)
         if labels_per_class is not None and (
             labels_per_class < 1 or self.survey.catalogue != "morphology"
         ):
@@ -269,4 +295,5 @@ class SurveyDataModule(GalaxyDataModule):
                 bands=self.survey.bands,
                 seed=self.survey.seed,
                 parameters=self.stored_parameters,
+                preset=self.survey.preset,
             )

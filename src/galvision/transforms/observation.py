@@ -15,6 +15,7 @@ from galvision.transforms.base import (
     evaluation_indices,
     sample_generator,
 )
+from galvision.transforms.display import survey_display
 
 NOISE_REMEDY = "the datamodule serves each band's noise (galvision.data.noise)"
 
@@ -35,10 +36,12 @@ class Observe(BatchTransform):
     Batches without ``CLEAN`` (real observations, which hold their ``IMAGE`` already) pass
     unchanged. The noise of each band comes with the data: ``SKY_SIGMA`` and ``GAIN`` per
     sample, looked up by band name by the datamodule, so a survey of r, i, z bands gets r, i,
-    z noise. Per image the noise is scaled by a factor drawn log-uniformly from
-    ``noise_scale``, so the signal-to-noise ratio varies across a set; ``(1, 1)`` gives the
-    survey depth. Adds ``OBSERVED`` and ``TARGET_FLUX`` (the galaxy through ``TARGET_PSF``) in
-    linear flux, and their display-space versions ``IMAGE`` and ``TARGET``.
+    z noise; a ``NOISE_KERNEL`` correlates it as resampling does. Per image the noise is
+    scaled by a factor drawn log-uniformly from ``noise_scale``, so the signal-to-noise ratio
+    varies across a set; ``(1, 1)`` gives the survey depth. Adds ``OBSERVED`` and
+    ``TARGET_FLUX`` (the galaxy through ``TARGET_PSF``) in linear flux, ``IMAGE`` as the survey
+    displays the observation (``transforms.display``; galvision's display space unless the
+    samples carry a ``DISPLAY`` row) and ``TARGET`` in display space.
 
     Args:
         read_sigma: read noise per pixel, nanomaggies.
@@ -71,6 +74,9 @@ class Observe(BatchTransform):
         blurred = convolve(clean, psf)
         index = None if stage == TRAIN else evaluation_indices(batch, "Observe")
         unit_noise, uniform = self._draw(clean, index)
+        if keys.NOISE_KERNEL in batch:
+            kernel = batch[keys.NOISE_KERNEL].expand(-1, clean.shape[1], -1, -1)
+            unit_noise = convolve(unit_noise, kernel)
         low, high = torch.tensor(self.noise_scale, dtype=clean.dtype).log()
         scale = torch.exp(low + (high - low) * uniform)[:, None, None, None]
         variance = (
@@ -84,7 +90,7 @@ class Observe(BatchTransform):
             **batch,
             keys.OBSERVED: observed,
             keys.TARGET_FLUX: target,
-            keys.IMAGE: to_display(observed),
+            keys.IMAGE: survey_display(observed, batch.get(keys.DISPLAY)),
             keys.TARGET: to_display(target).clamp(0, DATA_RANGE),
         }
 

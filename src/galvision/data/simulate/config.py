@@ -8,9 +8,9 @@ from dataclasses import asdict, dataclass, fields
 from typing import ClassVar, Literal
 
 from galvision.data.simulate.classes import CLASS_NAMES
+from galvision.data.simulate.presets import DECALS, KNOWN_BANDS, SurveyPreset
 from galvision.errors import ConfigError
 
-KNOWN_BANDS = ("u", "g", "r", "i", "z", "y")
 CATALOGUES = ("bulge_disk", "morphology")
 
 
@@ -30,7 +30,7 @@ class HashedConfig:
         values = asdict(self)  # type: ignore[call-overload]
         defaults = {field.name: field.default for field in fields(self)}  # type: ignore[arg-type]
         for name in self.later_fields:
-            if values[name] == defaults[name]:
+            if getattr(self, name) == defaults[name]:
                 del values[name]
         return json.dumps(values, sort_keys=True)
 
@@ -47,15 +47,19 @@ class HashedConfig:
 
 @dataclass(frozen=True, eq=False)
 class SurveyConfig(HashedConfig):
-    """A seeded survey of noise-free galaxies and ground-based PSFs rendered with GalSim."""
+    """A seeded survey of noise-free galaxies and their PSFs rendered with GalSim.
+
+    ``preset`` says how the survey images and displays galaxies; ``pixel_scale``, ``bands``
+    and ``psf_fwhm_range`` default to the preset's and, given, override them.
+    """
 
     n_galaxies: int = 6000
     seed: int = 0
     stamp_size: int = 64
-    pixel_scale: float = 0.262  # arcsec per pixel, DECaLS
-    bands: tuple[str, ...] = ("g", "r", "z")
+    pixel_scale: float | None = None  # arcsec per pixel
+    bands: tuple[str, ...] | None = None
     mag_range: tuple[float, float] = (17.0, 21.5)  # r-band AB; morphology wants ~(15.5, 19)
-    psf_fwhm_range: tuple[float, float] = (0.9, 1.6)  # arcsec, r band
+    psf_fwhm_range: tuple[float, float] | None = None  # arcsec, r band
     n_psfs: int = 512
     psf_size: int = 31
     target_fwhm: float = 0.1  # arcsec, a narrow space-like PSF
@@ -64,9 +68,15 @@ class SurveyConfig(HashedConfig):
     # Relative frequency of each morphology class by name; unnamed classes are not drawn.
     # None gives balanced classes: galaxy i has class i % 10.
     class_weights: dict[str, float] | None = None
-    later_fields: ClassVar[tuple[str, ...]] = ("catalogue", "class_weights")
+    preset: SurveyPreset = DECALS
+    later_fields: ClassVar[tuple[str, ...]] = ("catalogue", "class_weights", "preset")
 
     def __post_init__(self) -> None:
+        if isinstance(self.preset, dict):  # read back from a file's JSON header
+            object.__setattr__(self, "preset", SurveyPreset(**self.preset))
+        for name in ("pixel_scale", "bands", "psf_fwhm_range"):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, getattr(self.preset, name))
         # YAML and JSON give lists; tuples keep the config hashable and its digest stable.
         object.__setattr__(self, "bands", tuple(self.bands))
         for name in ("mag_range", "psf_fwhm_range"):
@@ -79,6 +89,14 @@ class SurveyConfig(HashedConfig):
             weights = {str(name): float(w) for name, w in dict(self.class_weights).items()}
             object.__setattr__(self, "class_weights", weights)
         self.validate()
+
+    @property
+    def psf_bank_fwhm_range(self) -> tuple[float, float]:
+        """Arcsec FWHM range of the PSF bank: the seeing, or what framed galaxies need."""
+        if self.preset.frame_r90 is None:
+            return self.psf_fwhm_range
+        low, high = self.preset.frame_psf_pixels
+        return (low * self.pixel_scale, high * self.pixel_scale)
 
     def validate(self) -> None:
         """Raise ConfigError naming the first field with an impossible value."""
@@ -110,12 +128,18 @@ class SurveyConfig(HashedConfig):
                 f"SurveyConfig.psf_fwhm_range={self.psf_fwhm_range!r} must be positive"
             )
         self._validate_catalogue()
+        self.preset.check_bands(self.bands, "SurveyConfig.bands")
 
     def _validate_catalogue(self) -> None:
         """Raise ConfigError for an unknown catalogue or class weights it cannot use."""
         if self.catalogue not in CATALOGUES:
             raise ConfigError(
                 f"SurveyConfig.catalogue={self.catalogue!r} is unknown; allowed: {list(CATALOGUES)}"
+            )
+        if self.preset.frame_r90 is not None and self.catalogue != "morphology":
+            raise ConfigError(
+                f"SurveyConfig.preset {self.preset.name!r} frames galaxies by their size, which "
+                f"needs catalogue='morphology', not {self.catalogue!r}"
             )
         weights = self.class_weights
         if weights is None:

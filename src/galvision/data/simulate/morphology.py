@@ -10,6 +10,7 @@ import numpy as np
 from galvision.data.simulate import classes
 from galvision.data.simulate.classes import CLASS_NAMES
 from galvision.data.simulate.config import SurveyConfig
+from galvision.data.simulate.framing import frame_scale
 from galvision.data.simulate.galaxies import (
     BULGE_COLOURS,
     COLOUR_SCATTER,
@@ -71,6 +72,7 @@ PARAMETERS = {
     "disk_r_z": "r-z colour of disks and tidal tails",
     "young_g_r": "g-r colour of spiral arms and rings",
     "young_r_z": "r-z colour of spiral arms and rings",
+    "frame_scale": "arcsec per pixel of a galaxy framed by its size (framed presets only)",
 }
 
 Sampler = Callable[[np.random.Generator, float], dict[str, float]]
@@ -220,6 +222,8 @@ def sample_morphology_parameters(
         params[f"{population}_g_r"] = rng.normal(g_r, COLOUR_SCATTER)
         params[f"{population}_r_z"] = rng.normal(r_z, COLOUR_SCATTER)
     params |= SAMPLERS[CLASS_NAMES[label]](rng, hlr)
+    if config.preset.frame_r90 is not None:
+        params["frame_scale"] = frame_scale(params, config)
     shown = {population for _, population in light_fractions(params).values()}
     for population in colours.keys() - shown:
         params[f"{population}_g_r"] = params[f"{population}_r_z"] = math.nan

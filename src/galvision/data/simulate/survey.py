@@ -21,6 +21,7 @@ from galvision.data.simulate.cache import (
 )
 from galvision.data.simulate.classes import CLASS_NAMES
 from galvision.data.simulate.config import SurveyConfig
+from galvision.data.simulate.framing import framed, surface_brightness_factor
 from galvision.data.simulate.galaxies import draw_galaxy, sample_galaxy_parameters
 from galvision.data.simulate.morphology import sample_morphology
 from galvision.data.simulate.morphology_render import draw_morphology
@@ -48,7 +49,11 @@ def simulate_galaxy(config: SurveyConfig, index: int) -> tuple[np.ndarray, dict[
     rng = galaxy_rng(config, index)
     if config.catalogue == "morphology":
         params = sample_morphology(rng, config, index)
-        return draw_morphology(params, config), params
+        if config.preset.frame_r90 is None:
+            return draw_morphology(params, config), params
+        scale = params["frame_scale"]
+        image = draw_morphology(params, framed(config, scale))
+        return image * np.float32(surface_brightness_factor(config, scale)), params
     params = sample_galaxy_parameters(rng, config)
     return draw_galaxy(params, config), params
 
