@@ -55,6 +55,12 @@ def test_benchmark_on_user_truth_images(tiny_run, tmp_path):
     assert [r["method"] for r in faint] == [r["method"] for r in bright] == METHODS
     assert "(3)" in (tmp_path / "out" / "deconv_truth.md").read_text()
     assert float(bright[0]["mse"]) != float(faint[0]["mse"])
+    # Pixels whose unit is AB magnitude 20 are 10 nanomaggies: 2.5 magnitudes brighter.
+    main([*common, "--output", str(tmp_path / "zp"), "--truth-zero-point", "20"])
+    counts = csv_rows(tmp_path / "zp" / "deconv_truth.csv")
+    assert [r["mse"] for r in counts] == [r["mse"] for r in bright]
+    with pytest.raises(SystemExit, match=r"--truth-flux-scale=-1\.0 must be positive"):
+        main([*common, "--output", str(tmp_path / "zp"), "--truth-flux-scale", "-1"])
 
 
 def test_benchmark_refuses_a_missing_checkpoint(tmp_path):

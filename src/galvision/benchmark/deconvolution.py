@@ -21,8 +21,9 @@ from galvision.benchmark.report import with_suffix, write_report
 from galvision.checkpoints import load_checkpoint_data, load_checkpoint_task
 from galvision.data import keys
 from galvision.data.datamodules import SurveyDataModule, SurveyDataset
-from galvision.data.intensity import DATA_RANGE, to_display
+from galvision.data.intensity import DATA_RANGE, magnitude_to_flux, to_display
 from galvision.data.real_truth import load_truth
+from galvision.errors import ConfigError
 from galvision.metrics import restoration_metrics
 from galvision.plotting import save_image_grid
 from galvision.tasks.deconvolution import DeconvolutionTask
@@ -90,8 +91,12 @@ def run_deconvolution_benchmark(
     brighten: float = 0.0,
     tune_images: int = 64,
     grid_images: int = 8,
+    flux_scale: float = 1.0,
 ) -> str:
-    """Evaluate model and baselines on the survey's test set or on user ``truth`` images."""
+    """Evaluate model and baselines on the survey's test set or on user ``truth`` images.
+
+    ``flux_scale`` turns the pixels of HDF5 and FITS truth files into nanomaggies.
+    """
     task = load_checkpoint_task(ckpt, DeconvolutionTask)
     survey = load_survey(ckpt)
     tuning = observe(task, survey.datasets["val"], limit=tune_images)
@@ -105,6 +110,7 @@ def run_deconvolution_benchmark(
             size=survey.image_size,
             pixel_scale=survey.survey.pixel_scale,
             max_mag=max_mag,
+            flux_scale=flux_scale,
             min_size=survey.survey.psf_size,
         )
         clean = clean * np.float32(10 ** (0.4 * brighten))
@@ -199,6 +205,21 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         metavar="MAG",
         help="make truth galaxies MAG magnitudes brighter (shapes at the training S/N)",
     )
+    units = parser.add_mutually_exclusive_group()
+    units.add_argument(
+        "--truth-flux-scale",
+        type=float,
+        default=None,
+        metavar="SCALE",
+        help="nanomaggies per unit of the HDF5/FITS truth pixels (default 1: nanomaggies)",
+    )
+    units.add_argument(
+        "--truth-zero-point",
+        type=float,
+        default=None,
+        metavar="ZP",
+        help="AB magnitude of one unit of the truth pixels (e.g. counts/s and the band's ZP)",
+    )
     parser.add_argument(
         "--tune-images", type=int, default=64, help="validation galaxies used to tune the baselines"
     )
@@ -214,4 +235,14 @@ def run(args: argparse.Namespace) -> str:
         max_mag=args.max_mag,
         brighten=args.brighten,
         tune_images=args.tune_images,
+        flux_scale=truth_flux_scale(args.truth_flux_scale, args.truth_zero_point),
     )
+
+
+def truth_flux_scale(scale: float | None, zero_point: float | None) -> float:
+    """Nanomaggies per truth-pixel unit, from a scale or an AB zero point (22.5: nanomaggies)."""
+    if zero_point is not None:
+        return float(magnitude_to_flux(zero_point))
+    if scale is not None and not scale > 0:
+        raise ConfigError(f"--truth-flux-scale={scale} must be positive")
+    return 1.0 if scale is None else scale

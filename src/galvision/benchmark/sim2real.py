@@ -220,7 +220,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--variants",
         nargs="+",
-        default=["decals=configs/data/morphology.yaml", "sdss=configs/data/morphology_sdss.yaml"],
+        default=[
+            "decals=configs/data/morphology.yaml",
+            "sdss=configs/data/morphology_sdss.yaml",
+            "decals_realistic=configs/data/morphology_realistic.yaml",
+            "sdss_realistic=configs/data/morphology_sdss_realistic.yaml",
+        ],
         help="NAME=DATA_CONFIG of each simulated survey compared",
     )
     add_config_argument(parser, "tasks/classify.yaml", "simulated classification task")

@@ -25,7 +25,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from galvision.data.keys import IMAGE, INDEX, LABEL, NAME
+from galvision.data.keys import IMAGE, INDEX, LABEL, NAME, VOTES
 from galvision.data.pictures import channels_last_to_bands, decode_picture
 from galvision.errors import ConfigError, DataError
 
@@ -52,6 +52,7 @@ class LabelledImageDataset(Dataset):
     bands: int
     size: int
     images: torch.Tensor  # (N, bands, size, size), for readers that decode everything up front
+    votes: np.ndarray | None = None  # (N, classes) volunteers' vote counts, where a reader has them
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -61,12 +62,15 @@ class LabelledImageDataset(Dataset):
         return self.images[index]
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        return {
+        sample = {
             IMAGE: self.image(index),
             LABEL: torch.tensor(int(self.labels[index]), dtype=torch.int64),
             NAME: self.names[index],
             INDEX: index,
         }
+        if self.votes is not None:
+            sample[VOTES] = torch.from_numpy(self.votes[index])
+        return sample
 
 
 @contextmanager

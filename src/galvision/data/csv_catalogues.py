@@ -1,8 +1,10 @@
 """Labelled FITS or PNG/JPEG cutouts listed in a CSV catalogue (``path,label[,...]``).
 
 Paths are relative to the CSV's folder unless absolute. Labels are class indices, or class names
-when ``classes`` is given (``classes`` also fixes the class order). Errors name the CSV line.
-Images follow the resize rule of `galvision.data.catalogues`.
+when ``classes`` is given (``classes`` also fixes the class order). ``vote_columns`` name one
+column of volunteers' vote counts per class, in class order (Galaxy Zoo catalogues), served as
+``votes`` for ``ClassificationTask(vote_weight=...)``. Errors name the CSV line. Images follow
+the resize rule of `galvision.data.catalogues`.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class CatalogueEntry:
     files: list[Path]
     label: int
     where: str
+    votes: tuple[float, ...] = ()
 
 
 def parse_label(value: str | None, classes: Sequence[str] | None, where: str) -> int:
@@ -63,11 +66,27 @@ def parse_label(value: str | None, classes: Sequence[str] | None, where: str) ->
     return label
 
 
+def parse_votes(row: dict, columns: Sequence[str], where: str) -> tuple[float, ...]:
+    """Vote counts of one row: finite, non-negative numbers in the ``columns`` cells."""
+    votes = []
+    for column in columns:
+        text = (row.get(column) or "").strip()
+        try:
+            count = float(text)
+        except ValueError:
+            raise DataError(f"{where}: {column}={text!r} is not a vote count") from None
+        if not count >= 0 or count == float("inf"):
+            raise DataError(f"{where}: {column}={text!r} is not a vote count")
+        votes.append(count)
+    return tuple(votes)
+
+
 def read_catalogue(
     catalogue_csv: str | Path,
     path_columns: Sequence[str],
     label_column: str,
     classes: Sequence[str] | None,
+    vote_columns: Sequence[str] = (),
 ) -> tuple[list[CatalogueEntry], list[str]]:
     """The rows of a CSV catalogue with resolved files and class indices, and the class names."""
     path = Path(catalogue_csv)
@@ -79,7 +98,7 @@ def read_catalogue(
         repeated = sorted({column for column in columns if columns.count(column) > 1})
         if repeated:
             raise DataError(f"{path}: column {', '.join(repeated)} appears twice in the header")
-        missing = [c for c in (*path_columns, label_column) if c not in columns]
+        missing = [c for c in (*path_columns, label_column, *vote_columns) if c not in columns]
         if columns and missing:
             raise DataError(f"{path}: no column {', '.join(missing)} (has {', '.join(columns)})")
         for row in reader:
@@ -88,12 +107,26 @@ def read_catalogue(
             if not all(cells):
                 raise DataError(f"{where}: empty {' or '.join(path_columns)} cell")
             files = [path.parent / Path(cell).expanduser() for cell in cells]
+            label = parse_label(row[label_column], classes, where)
             entries.append(
-                CatalogueEntry(files, parse_label(row[label_column], classes, where), where)
+                CatalogueEntry(files, label, where, parse_votes(row, vote_columns, where))
             )
     if not entries:
         raise DataError(f"{path}: empty catalogue (no rows below a header)")
-    return entries, default_class_names(np.array([e.label for e in entries]), classes)
+    names = default_class_names(np.array([e.label for e in entries]), classes)
+    if vote_columns and len(vote_columns) != len(names):
+        raise ConfigError(
+            f"data.vote_columns: {len(vote_columns)} columns for {len(names)} classes "
+            f"({', '.join(names)}); give one per class, in class order"
+        )
+    return entries, names
+
+
+def catalogue_votes(entries: Sequence[CatalogueEntry]) -> np.ndarray | None:
+    """(N, classes) float32 vote counts of the entries, or None when the catalogue has none."""
+    if not entries[0].votes:
+        return None
+    return np.array([entry.votes for entry in entries], dtype=np.float32)
 
 
 class ImageFolderCatalogueDataset(LabelledImageDataset):
@@ -108,12 +141,14 @@ class ImageFolderCatalogueDataset(LabelledImageDataset):
         path_column: str = "path",
         classes: list[str] | None = None,
         crop_fraction: float = 1.0,
+        vote_columns: list[str] | None = None,
     ) -> None:
         check_crop_fraction(crop_fraction)
         self.size, self.bands = size, bands
         entries, self.class_names = read_catalogue(
-            catalogue_csv, [path_column], label_column, classes
+            catalogue_csv, [path_column], label_column, classes, vote_columns or ()
         )
+        self.votes = catalogue_votes(entries)
         self.images = torch.stack(
             [
                 load_picture(e.files[0], bands, size, crop_fraction, f"{e.where}: {e.files[0]}")
@@ -146,6 +181,7 @@ class FitsCatalogueDataset(LabelledImageDataset):
         flux_scale: float | list[float] = 1.0,
         crop_fraction: float = 1.0,
         nan_policy: Literal["zero", "raise"] = "zero",
+        vote_columns: list[str] | None = None,
     ) -> None:
         check_crop_fraction(crop_fraction)
         scale = np.asarray(flux_scale, dtype=np.float32).reshape(-1, 1, 1)
@@ -153,7 +189,10 @@ class FitsCatalogueDataset(LabelledImageDataset):
             raise ConfigError(f"data: flux_scale has {len(scale)} entries for bands={bands}")
         columns = [path_column] if isinstance(path_column, str) else list(path_column)
         self.size, self.bands = size, bands
-        entries, self.class_names = read_catalogue(catalogue_csv, columns, label_column, classes)
+        entries, self.class_names = read_catalogue(
+            catalogue_csv, columns, label_column, classes, vote_columns or ()
+        )
+        self.votes = catalogue_votes(entries)
         images, replaced, touched = [], 0, 0
         for entry in entries:
             flux = _read_bands(entry, bands) * scale

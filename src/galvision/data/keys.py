@@ -22,6 +22,7 @@ DISPLAY = "display"  # (B, 3 + C) Lupton Q, stretch, JPEG quality, band scales (
 INDEX = "index"  # (B,) position of the sample in its dataset, seeds evaluation noise
 MASK = "mask"  # (B, 1, H, W) 1 where a pixel is missing
 VISIBLE = "visible"  # (B, n) indices of the patches an MAE encoder sees, row-major
+VOTES = "votes"  # (B, K) float32 volunteers' vote counts per class (Galaxy Zoo), 0 where none
 LABEL = "label"  # (B,) int64 class index; for lens fields 1 when the field holds a lens
 BOXES = "boxes"  # list of B (n_i, 4) float32 boxes, xyxy pixel coordinates (x along width)
 PARAMS = "params"  # (B, P) stored simulation parameters chosen by the datamodule

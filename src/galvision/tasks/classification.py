@@ -25,6 +25,7 @@ from galvision.heads import ClassifierHead
 from galvision.models.classifier import Classifier, PooledHeadFactory
 from galvision.tasks.base import GalaxyTask
 from galvision.tasks.parameters import ParameterTargets
+from galvision.tasks.votes import dirichlet_multinomial_nll
 from galvision.transforms import BatchTransform, Observe, RandomDihedral
 from galvision.transforms.dihedral import DIHEDRAL_ORDER, dihedral
 
@@ -60,6 +61,8 @@ class ClassificationTask(GalaxyTask):
             ``stored_parameters``.
         regression_weight: weight of the regression loss (MSE of targets standardised with
             the training set's mean and deviation, NaN entries ignored); 0 disables it.
+        vote_weight: weight of the Dirichlet-multinomial likelihood of the batch's ``votes``
+            (Galaxy Zoo vote counts per class, ``galvision.tasks.votes``); 0 disables it.
         **kwargs: transforms, optimizer, lr_scheduler, layer_decay, freeze_backbone (see
             GalaxyTask).
     """
@@ -75,11 +78,14 @@ class ClassificationTask(GalaxyTask):
         tta: bool = False,
         regression_parameters: list[str] | None = None,
         regression_weight: float = 0.0,
+        vote_weight: float = 0.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(backbone, **kwargs)
         if num_classes < 2:
             raise ConfigError(f"model.num_classes={num_classes} must be at least 2")
+        if vote_weight < 0:
+            raise ConfigError(f"model.vote_weight={vote_weight} must not be negative")
         names = list(regression_parameters or ()) if regression_weight > 0 else []
         if regression_weight > 0 and not names:
             raise ConfigError(
@@ -166,8 +172,10 @@ class ClassificationTask(GalaxyTask):
         }
 
     def compute(self, batch: dict) -> dict[str, Any]:
-        """Cross-entropy (NLL of the averaged probabilities with TTA), plus any regression loss."""
-        for key in (keys.LABEL, *([keys.PARAMS] if self.parameter_names else [])):
+        """Cross-entropy (NLL of the averaged probabilities with TTA), plus regression and votes."""
+        needed = [keys.LABEL, *([keys.PARAMS] if self.parameter_names else [])]
+        needed += [keys.VOTES] if self.hparams.vote_weight > 0 else []
+        for key in needed:
             keys.require(batch, key, "ClassificationTask")
         label = batch[keys.LABEL]
         outputs = self.predict_outputs(keys.require(batch, keys.IMAGE, "ClassificationTask"))
@@ -181,6 +189,9 @@ class ClassificationTask(GalaxyTask):
             regression = self.parameters_regressed.loss(outputs["regression"], target)
             loss = loss + self.hparams.regression_weight * regression
             outputs["target"] = target
+        if self.hparams.vote_weight > 0:
+            votes = dirichlet_multinomial_nll(outputs["logits"], batch[keys.VOTES])
+            loss = loss + self.hparams.vote_weight * votes
         return {"loss": loss, **outputs}
 
     def update_metrics(self, metrics: MetricCollection, outputs: dict, batch: dict) -> None:

@@ -12,6 +12,7 @@ from galvision.data.simulate.presets import DECALS, KNOWN_BANDS, SurveyPreset
 from galvision.errors import ConfigError
 
 CATALOGUES = ("bulge_disk", "morphology")
+GALAXY_MODELS = ("analytic", "realistic")
 
 
 class HashedConfig:
@@ -69,7 +70,10 @@ class SurveyConfig(HashedConfig):
     # None gives balanced classes: galaxy i has class i % 10.
     class_weights: dict[str, float] | None = None
     preset: SurveyPreset = DECALS
-    later_fields: ClassVar[tuple[str, ...]] = ("catalogue", "class_weights", "preset")
+    # Morphology galaxies: smooth analytic components, or with knots, flocculent arms, dust
+    # lanes and colours by type (galvision.data.simulate.realism).
+    galaxies: Literal["analytic", "realistic"] = "analytic"
+    later_fields: ClassVar[tuple[str, ...]] = ("catalogue", "class_weights", "preset", "galaxies")
 
     def __post_init__(self) -> None:
         if isinstance(self.preset, dict):  # read back from a file's JSON header
@@ -135,6 +139,16 @@ class SurveyConfig(HashedConfig):
         if self.catalogue not in CATALOGUES:
             raise ConfigError(
                 f"SurveyConfig.catalogue={self.catalogue!r} is unknown; allowed: {list(CATALOGUES)}"
+            )
+        if self.galaxies not in GALAXY_MODELS:
+            raise ConfigError(
+                f"SurveyConfig.galaxies={self.galaxies!r} is unknown; "
+                f"allowed: {list(GALAXY_MODELS)}"
+            )
+        if self.galaxies != "analytic" and self.catalogue != "morphology":
+            raise ConfigError(
+                f"SurveyConfig.galaxies={self.galaxies!r} needs catalogue='morphology', "
+                f"not {self.catalogue!r}"
             )
         if self.preset.frame_r90 is not None and self.catalogue != "morphology":
             raise ConfigError(

@@ -19,6 +19,7 @@ from galvision.data.simulate.galaxies import (
     sample_magnitude,
 )
 from galvision.data.simulate.morphology_render import component_fluxes, light_fractions
+from galvision.data.simulate.realism import REALISM_PARAMETERS, sample_realism
 
 # Stamps are cut out around resolved galaxies, so sizes are bounded to what a 64-pixel DECaLS
 # stamp shows whole: about 2-8 pixels of half-light radius.
@@ -73,6 +74,7 @@ PARAMETERS = {
     "young_g_r": "g-r colour of spiral arms and rings",
     "young_r_z": "r-z colour of spiral arms and rings",
     "frame_scale": "arcsec per pixel of a galaxy framed by its size (framed presets only)",
+    **REALISM_PARAMETERS,
 }
 
 Sampler = Callable[[np.random.Generator, float], dict[str, float]]
@@ -222,6 +224,8 @@ def sample_morphology_parameters(
         params[f"{population}_g_r"] = rng.normal(g_r, COLOUR_SCATTER)
         params[f"{population}_r_z"] = rng.normal(r_z, COLOUR_SCATTER)
     params |= SAMPLERS[CLASS_NAMES[label]](rng, hlr)
+    if config.galaxies == "realistic":
+        params |= sample_realism(rng, CLASS_NAMES[label], params)
     if config.preset.frame_r90 is not None:
         params["frame_scale"] = frame_scale(params, config)
     shown = {population for _, population in light_fractions(params).values()}

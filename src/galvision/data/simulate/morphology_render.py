@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import math
+from dataclasses import astuple
 
 import galsim
 import numpy as np
 
 from galvision.data.intensity import magnitude_to_flux
-from galvision.data.simulate import components
+from galvision.data.simulate import components, realism
 from galvision.data.simulate.config import SurveyConfig
 from galvision.data.simulate.galaxies import BULGE_TRUNCATION, band_fluxes, draw_unit
 
 TAIL_WIDTH = 0.2  # initial tail width in disk half-light radii
 ARM_START = 0.5  # disk half-light radii where the arms of an unbarred spiral begin
 BAR_END = 2.0  # bar half-light semi-major axes where the light of a bar fades and arms begin
+LANE = "lane"  # the dust lane of an edge-on disk: a thin component of negative flux
+LANE_THINNING = 0.3  # axis ratio of the lane over its disk's: dust sits in a thinner layer
 
 
 def _has(params: dict[str, float], name: str) -> bool:
@@ -47,12 +50,16 @@ def light_fractions(params: dict[str, float]) -> dict[str, tuple[float, str]]:
     )
     disk = galaxy - bulge - bar - ring
     arms = disk * _share(params, "arm_strength")
+    knots = (disk - arms) * _share(params, "knot_frac")
+    arm_knots = arms * _share(params, "arm_knot_frac")
     shares |= {
         "bulge": (bulge, "bulge"),
         "bar": (bar, "bulge"),
         "ring": (ring, "young"),
-        "arms": (arms, "young"),
-        "disk": (disk - arms, "disk"),
+        "arms": (arms - arm_knots, "young"),
+        "arm_knots": (arm_knots, "young"),
+        "knots": (knots, "young"),
+        "disk": (disk - arms - knots, "disk"),
     }
     return {name: share for name, share in shares.items() if share[0] > 0}
 
@@ -60,12 +67,17 @@ def light_fractions(params: dict[str, float]) -> dict[str, tuple[float, str]]:
 def component_fluxes(params: dict[str, float], config: SurveyConfig) -> dict[str, list[float]]:
     """Flux in nanomaggies in each band of the config, per component present."""
     total = float(magnitude_to_flux(params["mag_r"]))
-    return {
+    fluxes = {
         name: band_fluxes(
             total * fraction, params[f"{population}_g_r"], params[f"{population}_r_z"], config.bands
         )
         for name, (fraction, population) in light_fractions(params).items()
     }
+    if _has(params, "dust_depth"):
+        # The lane's flux over the disk's is its midplane absorption times its thinning.
+        depth = params["dust_depth"] * LANE_THINNING
+        fluxes[LANE] = realism.lane_fluxes(fluxes["disk"], depth, config.bands)
+    return fluxes
 
 
 def _sersic(n: float, hlr: float) -> galsim.Sersic:
@@ -73,10 +85,32 @@ def _sersic(n: float, hlr: float) -> galsim.Sersic:
     return galsim.Sersic(n=n, half_light_radius=hlr, trunc=BULGE_TRUNCATION * hlr)
 
 
+def _spiral(params: dict[str, float]) -> components.Spiral:
+    """The arms of a spiral: they leave the ends of a bar, or the inner disk."""
+    hlr = params["hlr"]
+    barred = _has(params, "bar_length")
+    return components.Spiral(
+        hlr,
+        int(params["arm_count"]),
+        params["pitch_deg"],
+        params["arm_winding"],
+        params["position_angle"] + params["arm_phase"],
+        BAR_END * params["bar_length"] if barred else ARM_START * hlr,
+    )
+
+
+def _texture_seed(params: dict[str, float]) -> int:
+    """Seed of a galaxy's knots and arm variations (0 for analytic galaxies)."""
+    return int(params["texture_seed"]) if _has(params, "texture_seed") else 0
+
+
 def _galaxy_component(name: str, params: dict[str, float], pixel_scale: float) -> galsim.GSObject:
     """One unit-flux component of a single galaxy centred on the origin."""
     angle = params["position_angle"] * galsim.radians
     hlr = params["hlr"]
+    if name == LANE:
+        lane_q = LANE_THINNING * params["q"]
+        return galsim.Exponential(half_light_radius=hlr).shear(q=lane_q, beta=angle)
     if name == "body":
         return _sersic(params["sersic_n"], hlr).shear(q=params["q"], beta=angle)
     if name == "bulge":
@@ -93,16 +127,19 @@ def _galaxy_component(name: str, params: dict[str, float], pixel_scale: float) -
             q=params["bar_q"], beta=angle + params["bar_angle"] * galsim.radians
         )
     elif name == "arms":
-        barred = _has(params, "bar_length")
-        start = BAR_END * params["bar_length"] if barred else ARM_START * hlr
         face_on = components.spiral_arms(
-            hlr,
-            int(params["arm_count"]),
-            params["pitch_deg"],
-            params["arm_winding"],
-            params["position_angle"] + params["arm_phase"],
-            start,
+            *astuple(_spiral(params)),
             pixel_scale,
+            flocculence=_share(params, "flocculence"),
+            seed=_texture_seed(params),
+        )
+    elif name == "arm_knots":
+        face_on = components.arm_knots(
+            _spiral(params), int(params["knot_count"]), params["knot_size"], _texture_seed(params)
+        )
+    elif name == "knots":
+        face_on = components.disk_knots(
+            hlr, int(params["knot_count"]), params["knot_size"], _texture_seed(params) + 1
         )
     elif name == "ring":
         face_on = components.ring(params["ring_radius"], params["ring_width"], pixel_scale)
@@ -119,15 +156,20 @@ def _tail_paths(
     away = params["companion_angle"]
     bases = [(main, away + math.pi), (companion, away)][: int(params["tail_count"])]
     width = TAIL_WIDTH * params["hlr"]
+    # Realistic mergers have a shorter second tail.
+    lengths = [
+        params["tail_length"],
+        params["tail_length"] * (_share(params, "tail_asymmetry") or 1),
+    ]
     return [
-        components.TailPath(x, y, heading - 0.5 * bend, params["tail_length"], bend, width)
-        for (x, y), heading in bases
+        components.TailPath(x, y, heading - 0.5 * bend, length, bend, width)
+        for ((x, y), heading), length in zip(bases, lengths, strict=False)
     ]
 
 
 def component_profiles(params: dict[str, float], pixel_scale: float) -> dict[str, galsim.GSObject]:
     """Unit-flux GalSim profile of each component present, placed around the system's centre."""
-    names = light_fractions(params)
+    names = [*light_fractions(params), *([LANE] if _has(params, "dust_depth") else [])]
     if not _has(params, "companion_sep"):
         return {name: _galaxy_component(name, params, pixel_scale) for name in names}
     # The centre of light of the pair sits at the origin.
@@ -163,4 +205,7 @@ def draw_morphology(params: dict[str, float], config: SurveyConfig) -> np.ndarra
     # Drawing is linear in flux: render each component once and mix it into every band.
     for name, profile in component_profiles(params, config.pixel_scale).items():
         image += np.asarray(fluxes[name])[:, None, None] * draw_unit(profile, params, config)
-    return image.astype(np.float32)
+    # A dust lane absorbs light; it cannot take more than there is.
+    return (
+        np.clip(image, 0.0, None).astype(np.float32) if LANE in fluxes else image.astype(np.float32)
+    )
