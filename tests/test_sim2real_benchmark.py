@@ -39,6 +39,7 @@ def test_benchmark_writes_the_table_and_gallery(tmp_path, capsys):
     assert [row["variant"] for row in rows] == ["decals", "sdss"]
     for row in rows:
         assert 0 <= float(row["gz1_accuracy"]) <= 1 and 0 <= float(row["domain_pixels"]) <= 1
-        assert 0 <= float(row["centre"]) <= 1
+    # The Lupton display of framed SDSS galaxies is brighter than galvision's asinh of DECaLS.
+    assert float(rows[1]["centre"]) > 1.3 * float(rows[0]["centre"])
     assert (out / "sim2real_gallery.png").stat().st_size > 10_000
     assert "Simulation to real" in capsys.readouterr().out
