@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from galvision.data.simulate.config import HashedConfig, SurveyConfig
+from galvision.data.simulate.config import SurveyConfig
+from galvision.data.simulate.hashed import HashedConfig
 from galvision.errors import ConfigError
 
 # Every object of a field is one of these, in this order in the stored object table.

@@ -8,9 +8,10 @@ galaxy as its survey would.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Literal
 
@@ -18,6 +19,7 @@ import torch
 import yaml
 
 from galvision.data.noise import GAIN, SKY_SIGMA
+from galvision.data.simulate.hashed import HashedConfig
 from galvision.errors import ConfigError
 
 KNOWN_BANDS = ("u", "g", "r", "i", "z", "y")
@@ -37,7 +39,7 @@ def sky_sigma_from_depth(depth: float, seeing: float, pixel_scale: float) -> flo
 
 
 @dataclass(frozen=True, eq=False)
-class SurveyPreset:
+class SurveyPreset(HashedConfig):
     """How one survey images and displays galaxies; every length in arcsec.
 
     Args:
@@ -156,16 +158,7 @@ class SurveyPreset:
 
     def to_dict(self) -> dict:
         """The fields as plain YAML/JSON values."""
-        values = asdict(self)
-        for name in ("bands", "psf_fwhm_range", "frame_psf_pixels"):
-            values[name] = list(values[name])
-        return values
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.to_dict() == self.to_dict()
-
-    def __hash__(self) -> int:
-        return hash(yaml.safe_dump(self.to_dict(), sort_keys=True))
+        return json.loads(self.to_json())
 
 
 DECALS = SurveyPreset()
