@@ -63,6 +63,20 @@ def test_benchmark_on_user_truth_images(tiny_run, tmp_path):
         main([*common, "--output", str(tmp_path / "zp"), "--truth-flux-scale", "-1"])
 
 
+def test_benchmark_compares_named_checkpoints_on_the_same_observations(tiny_run, tmp_path):
+    ckpt = str(tiny_run / "checkpoints" / "last.ckpt")
+    args = ["benchmark", "deconv", "--tune-images", "4", "--output", str(tmp_path)]
+    main([*args, "--ckpt", f"first={ckpt}", f"again={ckpt}"])
+    table = csv_rows(tmp_path / "deconv_simulated.csv")
+    assert [r["method"] for r in table] == [*METHODS[:3], "first", "again"]
+    assert table[3]["psnr"] == table[4]["psnr"]  # same weights, same observations
+    main([*args, "--ckpt", ckpt])
+    single = csv_rows(tmp_path / "deconv_simulated.csv")
+    assert single[3]["psnr"] == table[3]["psnr"] and single[3]["method"] == METHODS[3]
+    with pytest.raises(SystemExit, match="--ckpt a=y: the name 'a' is already a row"):
+        main([*args, "--ckpt", "a=x", "a=y"])
+
+
 def test_benchmark_refuses_a_missing_checkpoint(tmp_path):
     with pytest.raises(SystemExit, match="no such checkpoint file"):
         main(["benchmark", "deconv", "--ckpt", str(tmp_path / "none.ckpt")])

@@ -6,10 +6,11 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from galvision.data.noise import GAIN, SKY_SIGMA
-from galvision.data.simulate import SurveyConfig
+from galvision.data.simulate import SurveyConfig, sample_morphology_parameters
 from galvision.data.simulate.presets import (
     DECALS,
     load_preset,
@@ -68,6 +69,11 @@ def test_display_row_holds_stretch_quality_and_band_scales() -> None:
         ({"jpeg_quality": 0}, "jpeg_quality"),
         ({"lupton_scales": {"g": 1.0, "r": 1.0}}, "lupton_scales['i']"),
         ({"sky_sigma": {"g": 0.1, "r": -0.1, "i": 0.1}}, "sky_sigma['r']"),
+        ({"galaxy_sizes": {"at_19": 1.0, "slope": 0.0, "scatter": 0.1}}, "galaxy_sizes"),
+        (
+            {"galaxy_sizes": {"at_19": 1.0, "slope": 0.0, "scatter": 0.1, "min": 2, "max": 1}},
+            "galaxy_sizes",
+        ),
     ],
 )
 def test_bad_preset_is_a_one_line_error_naming_the_key(
@@ -120,3 +126,17 @@ def test_bands_without_noise_or_jpeg_channels_are_refused() -> None:
 def test_framing_needs_the_morphology_catalogue() -> None:
     with pytest.raises(ConfigError, match="catalogue='morphology'"):
         SurveyConfig(preset=SDSS)
+
+
+def test_sdss_sizes_follow_its_size_magnitude_relation_unbounded_by_decals_stamps() -> None:
+    config = SurveyConfig(catalogue="morphology", preset=SDSS, mag_range=(15.0, 17.0))
+    decals = SurveyConfig(catalogue="morphology", mag_range=(15.0, 17.0))
+    sizes = {name: [] for name in ("sdss", "decals")}
+    for seed in range(300):
+        for name, survey in (("sdss", config), ("decals", decals)):
+            rng = np.random.default_rng(seed)
+            sizes[name].append(sample_morphology_parameters(rng, survey, label=5)["hlr"])
+    # r 15-17 in SDSS: median about 1.1″ x 10^(0.15 x 3) = 3.1″; DECaLS stamps stop at 2″.
+    assert np.median(sizes["sdss"]) == pytest.approx(3.1, rel=0.15)
+    assert max(sizes["decals"]) <= 2.0 < max(sizes["sdss"])
+    assert "galaxy_sizes" not in DECALS.to_json()

@@ -76,6 +76,21 @@ def test_hdf5_layouts(tmp_path: Path, rng, shape, layout) -> None:
     assert names == ["set-0", "set-1", "set-2", "set-3"]
 
 
+def test_hdf5_of_encoded_pictures_reads_like_picture_files(tmp_path: Path, rng) -> None:
+    pictures = [rng.integers(0, 256, size=(12, 12, 3), dtype=np.uint8) for _ in range(2)]
+    encoded = np.empty(len(pictures), dtype=object)
+    for row, rgb in enumerate(pictures):
+        Image.fromarray(rgb).save(tmp_path / f"{row}.png")
+        encoded[row] = np.frombuffer((tmp_path / f"{row}.png").read_bytes(), np.uint8)
+    with h5py.File(tmp_path / "zoo.h5", "w") as f:
+        f.create_dataset("png", data=encoded, dtype=h5py.vlen_dtype("u1"))
+        f["label"] = [0, 1]
+    images, names = load_truth(tmp_path / "zoo.h5", bands=3, size=12)
+    from_files, _ = load_truth(tmp_path, bands=3, size=12)
+    np.testing.assert_array_equal(images, from_files)
+    assert names == ["zoo-0", "zoo-1"]
+
+
 @pytest.mark.parametrize(("file_bands", "bands"), [(2, 3), (3, 1)])
 def test_band_mismatch_names_the_file(tmp_path: Path, file_bands: int, bands: int) -> None:
     fits.PrimaryHDU(np.zeros((file_bands, 8, 8), np.float32)).writeto(tmp_path / "odd.fits")
@@ -101,6 +116,10 @@ def test_corrupt_and_missing_inputs_are_data_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="max_mag needs a COSMOS file"):
         fits.PrimaryHDU(np.zeros((8, 8), np.float32)).writeto(tmp_path / "g.fits")
         load_truth(tmp_path / "g.fits", bands=1, size=8, max_mag=24.0)
+    with pytest.raises(ConfigError, match=r"g\.fits: magnify needs a COSMOS file"):
+        load_truth(tmp_path / "g.fits", bands=1, size=8, magnify=2.0)
+    with pytest.raises(ConfigError, match=r"magnify=0\.0 must be positive"):
+        load_truth(tmp_path / "g.fits", bands=1, size=8, magnify=0.0)
 
 
 def _gaussian_stamp(sigma: float, size: int, scale: float = 0.03) -> np.ndarray:
@@ -120,6 +139,12 @@ def test_cosmos_layout_is_deconvolved_and_scaled_to_the_magnitude(tmp_path: Path
     truth = galsim.Convolve(galsim.Gaussian(sigma=0.3), galsim.Gaussian(fwhm=0.1))
     expected = truth.withFlux(float(magnitude_to_flux(22.0))).drawImage(nx=32, ny=32, scale=0.262)
     np.testing.assert_allclose(images[0, 1], expected.array, atol=0.01 * expected.array.max())
+    # Magnified twice at the same surface brightness: as drawn at half the pixel scale, times 4.
+    magnified, _ = load_truth(
+        tmp_path / "mini_cosmos.h5", bands=2, size=32, max_mag=24.5, magnify=2.0
+    )
+    finer = truth.withFlux(float(magnitude_to_flux(22.0))).drawImage(nx=32, ny=32, scale=0.131)
+    np.testing.assert_allclose(magnified[0, 0], 4 * finer.array, atol=0.04 * finer.array.max())
 
 
 def test_cosmos_bright_subset_renders_with_catalogue_flux() -> None:

@@ -17,6 +17,7 @@ from galvision.baselines.deconvolution import (
     tune_baseline,
     wiener_restore,
 )
+from galvision.benchmark.arguments import named_values
 from galvision.benchmark.report import with_suffix, write_report
 from galvision.checkpoints import load_checkpoint_data, load_checkpoint_task
 from galvision.data import keys
@@ -31,6 +32,12 @@ from galvision.transforms import apply_transforms
 
 log = logging.getLogger(__name__)
 COLUMNS = ("method", "setting", "mse", "psnr", "ssim")
+MODEL = "galvision"  # the name of a single --ckpt given without NAME=
+RICHARDSON_LUCY = "Richardson–Lucy (scikit-image, true PSF)"
+BASELINES = {
+    "Wiener (scikit-image, true PSF)": (wiener_restore, "balance"),
+    RICHARDSON_LUCY: (richardson_lucy_restore, "iterations"),
+}
 
 
 @dataclass
@@ -83,8 +90,15 @@ def score(restored: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
     return {name: float(value) for name, value in metrics.compute().items()}
 
 
+def parse_checkpoints(values: list[str]) -> dict[str, Path]:
+    """``--ckpt`` values: one PATH, or NAME=PATH rows compared on the same observations."""
+    if len(values) == 1 and "=" not in values[0]:
+        return {MODEL: Path(values[0])}
+    return {name: Path(path) for name, path in named_values(values, "--ckpt", "PATH").items()}
+
+
 def run_deconvolution_benchmark(
-    ckpt: Path,
+    checkpoints: dict[str, Path] | Path,
     output: Path,
     truth: Path | None = None,
     max_mag: float | None = None,
@@ -92,43 +106,30 @@ def run_deconvolution_benchmark(
     tune_images: int = 64,
     grid_images: int = 8,
     flux_scale: float = 1.0,
+    magnify: float = 1.0,
 ) -> str:
-    """Evaluate model and baselines on the survey's test set or on user ``truth`` images.
+    """Evaluate models and baselines on the survey's test set or on user ``truth`` images.
 
-    ``flux_scale`` turns the pixels of HDF5 and FITS truth files into nanomaggies.
+    The first checkpoint's survey observes every image (PSFs, noise) and tunes the baselines,
+    so every model restores the same observations. ``flux_scale`` turns the pixels of HDF5 and
+    FITS truth files into nanomaggies; ``magnify`` shows COSMOS galaxies that many times larger
+    at the same surface brightness.
     """
-    task = load_checkpoint_task(ckpt, DeconvolutionTask)
-    survey = load_survey(ckpt)
-    tuning = observe(task, survey.datasets["val"], limit=tune_images)
+    if isinstance(checkpoints, Path):
+        checkpoints = {MODEL: checkpoints}
+    tasks = {
+        name: load_checkpoint_task(ckpt, DeconvolutionTask) for name, ckpt in checkpoints.items()
+    }
+    first = next(iter(checkpoints))
+    survey = load_survey(checkpoints[first])
+    tuning = observe(tasks[first], survey.datasets["val"], limit=tune_images)
     if truth is None:
         name, dataset = "simulated", survey.datasets["test"]
         title = f"Deconvolution, simulated survey test set ({len(dataset)} galaxies)"
     else:
-        clean, _ = load_truth(
-            truth,
-            bands=survey.num_bands,
-            size=survey.image_size,
-            pixel_scale=survey.survey.pixel_scale,
-            max_mag=max_mag,
-            flux_scale=flux_scale,
-            min_size=survey.survey.psf_size,
-        )
-        clean = clean * np.float32(10 ** (0.4 * brighten))
-        name = Path(truth).stem + (f"_brighter{brighten:g}mag" if brighten else "")
-        bank = survey.datasets["test"]
-        dataset = SurveyDataset(
-            bank.path,
-            np.arange(len(clean)),
-            train=False,
-            bands=survey.survey.bands,
-            seed=bank.seed,
-            clean=clean,
-            preset=survey.survey.preset,
-        )
-        subset = f", mag < {max_mag}" if max_mag is not None else ""
-        subset += f", brightened by {brighten:g} mag" if brighten else ""
-        title = f"Deconvolution, real truth images from {Path(truth).name} ({len(clean)}{subset})"
-    test = observe(task, dataset)
+        name, dataset, title = truth_set(survey, truth, max_mag, brighten, flux_scale, magnify)
+    observed = {model: observe(task, dataset) for model, task in tasks.items()}
+    test = observed[first]
     rows = [
         {
             "method": "blurred input",
@@ -136,12 +137,8 @@ def run_deconvolution_benchmark(
             **score(to_display(torch.from_numpy(test.observed)), test.target),
         }
     ]
-    baselines = {
-        "Wiener (scikit-image, true PSF)": (wiener_restore, "balance"),
-        "Richardson–Lucy (scikit-image, true PSF)": (richardson_lucy_restore, "iterations"),
-    }
     restored_by = {}
-    for label, (method, parameter) in baselines.items():
+    for label, (method, parameter) in BASELINES.items():
         best, _ = tune_baseline(
             method, tuning.observed, tuning.psf, tuning.target_psf, tuning.target.numpy()
         )
@@ -154,22 +151,19 @@ def run_deconvolution_benchmark(
                 **score(restored_by[label], test.target),
             }
         )
-    rows.append(
-        {
-            "method": f"galvision {type(task).__name__}",
-            "setting": Path(ckpt).name,
-            **score(test.restored, test.target),
-        }
-    )
+    for model, result in observed.items():
+        method = f"galvision {type(tasks[model]).__name__}" if model == MODEL else model
+        setting = str(checkpoints[model]) if model != MODEL else Path(checkpoints[model]).name
+        rows.append({"method": method, "setting": setting, **score(result.restored, test.target)})
     stem = output / f"deconv_{name}"
     count = min(grid_images, len(test.target))
+    columns = {
+        "observed": to_display(torch.from_numpy(test.observed[:count])).numpy(),
+        "Richardson–Lucy": restored_by[RICHARDSON_LUCY][:count],
+    }
+    columns |= {model: result.restored[:count].numpy() for model, result in observed.items()}
     save_image_grid(
-        {
-            "observed": to_display(torch.from_numpy(test.observed[:count])).numpy(),
-            "Richardson–Lucy": restored_by["Richardson–Lucy (scikit-image, true PSF)"][:count],
-            "galvision": test.restored[:count].numpy(),
-            "truth": test.target[:count].numpy(),
-        },
+        columns | {"truth": test.target[:count].numpy()},
         with_suffix(stem, ".png"),
         crop=test.target.shape[-1] // 2,
         brightness=1.6,
@@ -182,9 +176,55 @@ def run_deconvolution_benchmark(
     return write_report(rows, COLUMNS, stem, title, notes)
 
 
+def truth_set(
+    survey: SurveyDataModule,
+    truth: Path,
+    max_mag: float | None,
+    brighten: float,
+    flux_scale: float,
+    magnify: float,
+) -> tuple[str, SurveyDataset, str]:
+    """The truth images observed like the survey: a file name, the dataset and a table title."""
+    clean, _ = load_truth(
+        truth,
+        bands=survey.num_bands,
+        size=survey.image_size,
+        pixel_scale=survey.survey.pixel_scale,
+        max_mag=max_mag,
+        flux_scale=flux_scale,
+        min_size=survey.survey.psf_size,
+        magnify=magnify,
+    )
+    clean = clean * np.float32(10 ** (0.4 * brighten))
+    name = Path(truth).stem + (f"_brighter{brighten:g}mag" if brighten else "")
+    name += f"_magnified{magnify:g}" if magnify != 1 else ""
+    bank = survey.datasets["test"]
+    dataset = SurveyDataset(
+        bank.path,
+        np.arange(len(clean)),
+        train=False,
+        bands=survey.survey.bands,
+        seed=bank.seed,
+        clean=clean,
+        preset=survey.survey.preset,
+    )
+    subset = f", mag < {max_mag}" if max_mag is not None else ""
+    subset += f", brightened by {brighten:g} mag" if brighten else ""
+    subset += f", magnified {magnify:g}×" if magnify != 1 else ""
+    title = f"Deconvolution, real truth images from {Path(truth).name} ({len(clean)}{subset})"
+    return name, dataset, title
+
+
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``galvision benchmark deconv``."""
-    parser.add_argument("--ckpt", type=Path, required=True, help="checkpoint of `galvision fit`")
+    parser.add_argument(
+        "--ckpt",
+        nargs="+",
+        required=True,
+        metavar="[NAME=]PATH",
+        help="checkpoint of `galvision fit`, or several as NAME=PATH rows restoring the same "
+        "observations (the first one's survey observes them)",
+    )
     parser.add_argument(
         "--truth",
         type=Path,
@@ -221,6 +261,14 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="AB magnitude of one unit of the truth pixels (e.g. counts/s and the band's ZP)",
     )
     parser.add_argument(
+        "--magnify",
+        type=float,
+        default=1.0,
+        metavar="FACTOR",
+        help="show COSMOS truth galaxies FACTOR times larger at the same surface brightness, "
+        "filling the stamp",
+    )
+    parser.add_argument(
         "--tune-images", type=int, default=64, help="validation galaxies used to tune the baselines"
     )
     parser.add_argument("--output", type=Path, default=Path("benchmark_results"))
@@ -229,13 +277,14 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> str:
     """Run ``galvision benchmark deconv`` from parsed arguments."""
     return run_deconvolution_benchmark(
-        args.ckpt,
+        parse_checkpoints(args.ckpt),
         args.output,
         truth=args.truth,
         max_mag=args.max_mag,
         brighten=args.brighten,
         tune_images=args.tune_images,
         flux_scale=truth_flux_scale(args.truth_flux_scale, args.truth_zero_point),
+        magnify=args.magnify,
     )
 
 

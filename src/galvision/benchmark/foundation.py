@@ -10,7 +10,6 @@ fine-tuned from it for the same steps from the same seed and tested on its fixed
 from __future__ import annotations
 
 import argparse
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from sklearn.decomposition import PCA
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from galvision.benchmark.arguments import named_values
 from galvision.benchmark.probe import (
     RANDOM,
     FrozenSets,
@@ -51,7 +51,6 @@ WEIGHTS = "--model.init_args.backbone.init_args.weights"
 RANDOM_LABEL = "random init"
 GZ1_COUNTS = (10, None)  # labels per class of the GZ1 probes; None: all
 GZ1_METRICS = ("accuracy", "f1_macro", "auroc_spiral")
-NAME = re.compile(r"[\w.-]+")  # a row name is also the folder of its runs
 
 
 @dataclass(frozen=True)
@@ -93,17 +92,9 @@ FINE_TUNES = {
 
 def parse_foundations(values: list[str]) -> dict[str, str]:
     """``["mae=runs/pretrain/checkpoints/last.ckpt", ...]`` -> {name: source}, in order."""
-    foundations: dict[str, str] = {}
-    for value in values:
-        name, _, source = value.partition("=")
-        if not NAME.fullmatch(name) or not source:
-            raise ConfigError(
-                f"--foundation {value}: expected NAME=SOURCE, NAME made of letters, digits, "
-                "'_', '.' and '-'"
-            )
-        if name == RANDOM or name in foundations:
-            raise ConfigError(f"--foundation {value}: the name {name!r} is already a row")
-        foundations[name] = source
+    foundations = named_values(values, "--foundation", "SOURCE")
+    if RANDOM in foundations:
+        raise ConfigError(f"--foundation {RANDOM}=...: the name {RANDOM!r} is already a row")
     return foundations
 
 

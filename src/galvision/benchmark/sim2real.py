@@ -25,6 +25,7 @@ from sklearn.preprocessing import StandardScaler
 from torch.utils.data import DataLoader, Subset
 
 from galvision import api
+from galvision.benchmark.arguments import named_values
 from galvision.benchmark.classification import (
     REAL_PATH,
     SIM_TO_GZ1,
@@ -57,15 +58,11 @@ GZ1_CLASSES = ("elliptical", "spiral", "edge_on", "merger")
 
 def parse_variants(values: list[str]) -> dict[str, Path]:
     """``["sdss=configs/data/morphology_sdss.yaml", ...]`` -> names and existing data configs."""
-    variants = {}
-    for value in values:
-        name, separator, path = value.partition("=")
-        if not separator or not name or not path:
-            raise ConfigError(f"--variants: {value!r} is not NAME=DATA_CONFIG")
+    variants = named_values(values, "--variants", "DATA_CONFIG")
+    for name, path in variants.items():
         if not Path(path).is_file():
             raise ConfigError(f"--variants: {name}: no such data config {path}")
-        variants[name] = Path(path)
-    return variants
+    return {name: Path(path) for name, path in variants.items()}
 
 
 @torch.no_grad()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -102,18 +103,30 @@ def resumable_run(
 ) -> dict[str, float]:
     """Test metrics of one run, trained now or read back from an earlier identical run.
 
-    A finished run leaves ``result.json`` (its arguments and metrics) beside its checkpoints,
-    so an interrupted benchmark starts again where it stopped.
+    A finished run leaves ``result.json`` (its arguments, a digest of its whole resolved
+    configuration and its metrics) beside its checkpoints, so an interrupted benchmark starts
+    again where it stopped, and a run whose config files changed since is trained again.
     """
     arguments = run_arguments(config, run_dir, steps, seed, extra)
+    cli = configure(config, run_dir, steps, seed, extra)
+    digest = configuration_digest(cli)
     result = run_dir / RESULT_FILE
     if result.is_file():
         stored = json.loads(result.read_text())
-        if stored.get("arguments") == arguments:
+        # Results written before digests were kept are trusted on their arguments alone.
+        if stored.get("arguments") == arguments and stored.get("configuration", digest) == digest:
             return stored["metrics"]
-    metrics = fit_and_test(configure(config, run_dir, steps, seed, extra), seed)
-    result.write_text(json.dumps({"arguments": arguments, "metrics": metrics}, indent=1))
+    metrics = fit_and_test(cli, seed)
+    stored = {"arguments": arguments, "configuration": digest, "metrics": metrics}
+    run_dir.mkdir(parents=True, exist_ok=True)
+    result.write_text(json.dumps(stored, indent=1))
     return metrics
+
+
+def configuration_digest(cli: GalvisionCLI) -> str:
+    """Short sha256 of a run's resolved configuration, every included file's values in it."""
+    text = cli.parser.dump(cli.config, skip_validation=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def loaded_backbone(option: str, source: str) -> torch.nn.Module:

@@ -18,6 +18,7 @@ FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz")
 PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg")
 HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf")
 HDF5_DATASETS = ("images", "clean", "truth")
+ENCODED_DATASETS = ("jpeg", "png")  # rows of encoded pictures, as Galaxy Zoo files keep them
 # HST-like resolution: a deconvolved HST stamp has no power beyond the HST band limit, so it is
 # redrawn through this Gaussian, far narrower than a survey pixel.
 COSMOS_RESOLUTION = 0.1  # arcsec FWHM
@@ -34,6 +35,7 @@ def load_truth(
     max_mag: float | None = None,
     flux_scale: float = 1.0,
     min_size: int = 1,
+    magnify: float = 1.0,
 ) -> tuple[np.ndarray, list[str]]:
     """Load truth images as clean (N, bands, size, size) float32 nanomaggies/pixel and names.
 
@@ -43,10 +45,13 @@ def load_truth(
       ``ident``): each HST galaxy is deconvolved by its own HST PSF, redrawn through a 0.1"
       FWHM Gaussian at ``pixel_scale`` (GalSim's RealGalaxy recipe), and scaled so that its
       total flux matches its catalogue magnitude. Every band gets the same image. ``max_mag``
-      keeps galaxies brighter than that magnitude. Names are ``cosmos-<ident>``.
+      keeps galaxies brighter than that magnitude; ``magnify`` draws them that many times
+      larger at the same surface brightness. Names are ``cosmos-<ident>``.
     - Any other HDF5 file: the first of the datasets ``images``, ``clean``, ``truth``, shaped
       (N, H, W), (N, C, H, W) or (N, H, W, C) (channels last when the last axis is at most 5
-      and smaller than H). Names are ``<file stem>-<row>``.
+      and smaller than H), or a dataset ``jpeg`` or ``png`` of encoded pictures (Galaxy Zoo
+      and Galaxy10 layouts), read as display space like a picture file. Names are
+      ``<file stem>-<row>``.
     - A FITS file (primary HDU or first image HDU; 2-D is one band, 3-D is bands first).
     - A PNG or JPEG file: 8-bit values / 255 are read as display space and mapped to flux;
       colour channels are taken bluest first (B, G, R), matching bands ordered blue to red.
@@ -70,7 +75,7 @@ def load_truth(
         raise DataError(f"{path}: no such file or folder")
     images, names, padded = [], [], 0
     for file in files:
-        named = _read_checked(file, size, pixel_scale, max_mag, flux_scale)
+        named = _read_checked(file, size, pixel_scale, max_mag, flux_scale, magnify)
         for name, image in named:
             source = str(file) if len(named) == 1 else f"{file} ({name})"
             check_display_range(image, source)
@@ -86,9 +91,16 @@ def load_truth(
 
 
 def render_cosmos(
-    file: str | Path, size: int, pixel_scale: float = 0.262, max_mag: float | None = None
+    file: str | Path,
+    size: int,
+    pixel_scale: float = 0.262,
+    max_mag: float | None = None,
+    magnify: float = 1.0,
 ) -> Named:
-    """Render the galaxies of a COSMOS HDF5 file as (1, size, size) images named cosmos-<ident>."""
+    """Render the galaxies of a COSMOS HDF5 file as (1, size, size) images named cosmos-<ident>.
+
+    ``magnify`` draws each galaxy that many times larger at the same surface brightness.
+    """
     rendered = []
     with h5py.File(file, "r") as f:
         keys = sorted(f["gal"])
@@ -98,8 +110,8 @@ def render_cosmos(
                 continue
             image = _render_galaxy(
                 f["gal"][key][()], f["psf"][key][()], float(scales[row]), float(mags[row])
-            ).drawImage(nx=size, ny=size, scale=pixel_scale, method="auto")
-            rendered.append((f"cosmos-{int(idents[row])}", image.array[None]))
+            ).drawImage(nx=size, ny=size, scale=pixel_scale / magnify, method="auto")
+            rendered.append((f"cosmos-{int(idents[row])}", image.array[None] * magnify**2))
     return rendered
 
 
@@ -122,15 +134,26 @@ def _render_galaxy(
 
 
 def _read_checked(
-    file: Path, size: int, pixel_scale: float, max_mag: float | None, flux_scale: float
+    file: Path,
+    size: int,
+    pixel_scale: float,
+    max_mag: float | None,
+    flux_scale: float,
+    magnify: float,
 ) -> Named:
     """Read one file into named (C, H, W) arrays, turning read failures into a DataError."""
+    if not magnify > 0:
+        raise ConfigError(f"magnify={magnify} must be positive")
     try:
         suffix = _suffix(file)
         if suffix in HDF5_SUFFIXES and _is_cosmos(file):
-            named = render_cosmos(file, size, pixel_scale, max_mag)
+            named = render_cosmos(file, size, pixel_scale, max_mag, magnify)
         elif max_mag is not None:
             raise ConfigError(f"{file}: max_mag needs a COSMOS file; this one has no magnitudes")
+        elif magnify != 1:
+            raise ConfigError(
+                f"{file}: magnify needs a COSMOS file; other truth images are never resampled"
+            )
         elif suffix in HDF5_SUFFIXES:
             named = _read_hdf5(file, flux_scale)
         elif suffix in FITS_SUFFIXES:
@@ -159,10 +182,17 @@ def _is_cosmos(file: Path) -> bool:
 def _read_hdf5(file: Path, flux_scale: float) -> Named:
     """Rows of the first truth dataset of a plain HDF5 file, as (C, H, W) arrays."""
     with h5py.File(file, "r") as f:
+        encoded = next((k for k in ENCODED_DATASETS if isinstance(f.get(k), h5py.Dataset)), None)
+        if encoded is not None:
+            return [
+                (f"{file.stem}-{row}", np.asarray(to_flux(decode_picture(data.tobytes()))))
+                for row, data in enumerate(f[encoded])
+            ]
         key = next((k for k in HDF5_DATASETS if isinstance(f.get(k), h5py.Dataset)), None)
         if key is None:
             raise DataError(
-                f"{file}: no dataset named {', '.join(HDF5_DATASETS)} and not a COSMOS file"
+                f"{file}: no dataset named {', '.join(HDF5_DATASETS + ENCODED_DATASETS)} "
+                "and not a COSMOS file"
             )
         data = np.asarray(f[key][()], dtype=np.float32)
     if data.ndim == 3:

@@ -2,8 +2,8 @@
 
 Samples of a survey shown as its volunteers saw it (e.g. SDSS SkyServer cutouts) carry a
 ``DISPLAY`` row: ``[Q, stretch, jpeg_quality (0: none), scale of each band...]``, built from
-the survey preset by ``galvision.data.simulate.presets.preset_display``. Samples without it are
-shown in galvision's display space.
+the survey preset by ``galvision.data.simulate.presets.preset_display``. Samples without it, and
+rows whose Q is 0 (in batches that mix surveys), are shown in galvision's display space.
 """
 
 from __future__ import annotations
@@ -51,7 +51,10 @@ def survey_display(flux: torch.Tensor, rows: torch.Tensor | None) -> torch.Tenso
     if rows is None:
         return to_display(flux)
     rows = rows.to(flux)
-    image = lupton_display(flux, rows[:, 0], rows[:, 1], rows[:, 3:])
+    lupton = rows[:, 0] > 0
+    image = lupton_display(flux, rows[:, 0].clamp(min=1e-6), rows[:, 1], rows[:, 3:])
+    if not lupton.all():
+        image = torch.where(lupton[:, None, None, None], image, to_display(flux))
     quality = rows[:, 2]
     compressed = quality > 0
     if compressed.any():

@@ -12,6 +12,7 @@ from galvision.errors import ConfigError
 
 CATALOGUES = ("bulge_disk", "morphology")
 GALAXY_MODELS = ("analytic", "realistic")
+SCENES = ("isolated", "crowded")
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,7 +42,17 @@ class SurveyConfig(HashedConfig):
     # Morphology galaxies: smooth analytic components, or with knots, flocculent arms, dust
     # lanes and colours by type (galvision.data.simulate.realism).
     galaxies: Literal["analytic", "realistic"] = "analytic"
-    later_fields: ClassVar[tuple[str, ...]] = ("catalogue", "class_weights", "preset", "galaxies")
+    # Each galaxy alone in its stamp, or among what real cutouts hold: magnified galaxies that
+    # overflow the stamp, neighbours, stars, colours from grey to extreme
+    # (galvision.data.simulate.scene).
+    scene: Literal["isolated", "crowded"] = "isolated"
+    later_fields: ClassVar[tuple[str, ...]] = (
+        "catalogue",
+        "class_weights",
+        "preset",
+        "galaxies",
+        "scene",
+    )
 
     def __post_init__(self) -> None:
         if isinstance(self.preset, dict):  # read back from a file's JSON header
@@ -112,6 +123,15 @@ class SurveyConfig(HashedConfig):
             raise ConfigError(
                 f"SurveyConfig.galaxies={self.galaxies!r} is unknown; "
                 f"allowed: {list(GALAXY_MODELS)}"
+            )
+        if self.scene not in SCENES:
+            raise ConfigError(
+                f"SurveyConfig.scene={self.scene!r} is unknown; allowed: {list(SCENES)}"
+            )
+        if self.scene != "isolated" and self.preset.frame_r90 is not None:
+            raise ConfigError(
+                f"SurveyConfig.scene={self.scene!r} needs an unframed preset; "
+                f"{self.preset.name!r} frames each galaxy by its size"
             )
         if self.galaxies != "analytic" and self.catalogue != "morphology":
             raise ConfigError(

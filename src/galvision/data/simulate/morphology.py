@@ -210,7 +210,14 @@ def sample_morphology_parameters(
     """Draw every parameter of PARAMETERS and the band fluxes of one galaxy of class `label`."""
     params = dict.fromkeys(PARAMETERS, math.nan)
     mag_r = sample_magnitude(rng, *config.mag_range)
-    hlr = sample_half_light_radius(rng, mag_r, HLR_AT_19, HLR_SLOPE, HLR_SCATTER, HLR_LIMITS)
+    sizes = config.preset.galaxy_sizes
+    if sizes is None:
+        hlr = sample_half_light_radius(rng, mag_r, HLR_AT_19, HLR_SLOPE, HLR_SCATTER, HLR_LIMITS)
+    else:
+        limits = (sizes["min"], sizes["max"])
+        hlr = sample_half_light_radius(
+            rng, mag_r, sizes["at_19"], sizes["slope"], sizes["scatter"], limits
+        )
     params |= {
         "label": label,
         "mag_r": mag_r,

@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
 import yaml
@@ -25,6 +25,7 @@ from galvision.errors import ConfigError
 KNOWN_BANDS = ("u", "g", "r", "i", "z", "y")
 PSF_PROFILES = ("ground", "space")
 DISPLAYS = ("asinh", "lupton")
+SIZE_KEYS = ("at_19", "slope", "scatter", "min", "max")
 
 
 def sky_sigma_from_depth(depth: float, seeing: float, pixel_scale: float) -> float:
@@ -60,6 +61,10 @@ class SurveyPreset(HashedConfig):
         frame_r90: Stamp width in units of each galaxy's 90 %-light radius, as Galaxy Zoo
             cut its images out (0.024 R90 per pixel); None keeps the survey's pixel scale.
         frame_psf_pixels: FWHM range in stamp pixels the PSFs of framed galaxies are drawn in.
+        galaxy_sizes: The size-magnitude relation of the survey's galaxies, log-normal:
+            ``at_19`` (median half-light radius at r = 19), ``slope`` (dex per magnitude),
+            ``scatter`` (dex), ``min`` and ``max`` (arcsec); None keeps the morphology
+            catalogue's own, bounded to what a 64-pixel DECaLS stamp shows whole.
     """
 
     name: str = "decals"
@@ -77,13 +82,15 @@ class SurveyPreset(HashedConfig):
     jpeg_quality: int | None = None
     frame_r90: float | None = None
     frame_psf_pixels: tuple[float, float] = (1.5, 12.0)
+    galaxy_sizes: dict[str, float] | None = None
+    later_fields: ClassVar[tuple[str, ...]] = ("galaxy_sizes",)
 
     def __post_init__(self) -> None:
         # YAML gives lists and ints; tuples and floats keep equal presets equal.
         object.__setattr__(self, "bands", tuple(self.bands))
         for name in ("psf_fwhm_range", "frame_psf_pixels"):
             object.__setattr__(self, name, tuple(float(x) for x in getattr(self, name)))
-        for name in ("sky_sigma", "gain", "lupton_scales"):
+        for name in ("sky_sigma", "gain", "lupton_scales", "galaxy_sizes"):
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, {str(k): float(v) for k, v in value.items()})
@@ -119,13 +126,29 @@ class SurveyPreset(HashedConfig):
             raise ConfigError(f"{where}: jpeg_quality={self.jpeg_quality} must be in 1..100")
         if self.frame_r90 is not None and not self.frame_r90 > 0:
             raise ConfigError(f"{where}: frame_r90={self.frame_r90!r} must be positive")
+        if self.galaxy_sizes is not None:
+            self._validate_sizes(where)
 
-    def _validate_bands(self) -> None:
-        """Every band needs its noise (and its Lupton scale), each positive."""
+    def _validate_sizes(self, where: str) -> None:
+        """The size relation names its five numbers, with 0 < min < max and scatter >= 0."""
+        sizes = self.galaxy_sizes or {}
+        if set(sizes) != set(SIZE_KEYS):
+            raise ConfigError(f"{where}: galaxy_sizes={sizes} must give exactly {list(SIZE_KEYS)}")
+        if not (0 < sizes["min"] < sizes["max"] and sizes["at_19"] > 0 and sizes["scatter"] >= 0):
+            raise ConfigError(
+                f"{where}: galaxy_sizes={sizes} needs 0 < min < max, at_19 > 0 and scatter >= 0"
+            )
+
+    def _band_tables(self) -> dict[str, dict[str, float]]:
+        """The per-band tables every band of a survey needs: noise, and Lupton colour scales."""
         tables = {"sky_sigma": self.sky_sigma, "gain": self.gain}
         if self.display == "lupton":
             tables["lupton_scales"] = self.lupton_scales or {}
-        for name, table in tables.items():
+        return tables
+
+    def _validate_bands(self) -> None:
+        """Every band needs its noise (and its Lupton scale), each positive."""
+        for name, table in self._band_tables().items():
             for band in self.bands:
                 value = table.get(band)
                 if value is None or not value > 0:
@@ -136,7 +159,7 @@ class SurveyPreset(HashedConfig):
 
     def check_bands(self, bands: tuple[str, ...], key: str) -> None:
         """Refuse rendering ``bands`` the preset has no noise (or colour scale) for."""
-        for name, table in (("sky_sigma", self.sky_sigma), ("gain", self.gain)):
+        for name, table in self._band_tables().items():
             missing = [band for band in bands if band not in table]
             if missing:
                 raise ConfigError(
@@ -148,13 +171,6 @@ class SurveyPreset(HashedConfig):
                 f"{key}={list(bands)}: survey preset {self.name!r} compresses to JPEG, "
                 "which takes 3 bands"
             )
-        if self.display == "lupton":
-            missing = [band for band in bands if band not in (self.lupton_scales or {})]
-            if missing:
-                raise ConfigError(
-                    f"{key}={list(bands)}: survey preset {self.name!r} has no lupton_scales "
-                    f"for band(s) {missing}"
-                )
 
     def to_dict(self) -> dict:
         """The fields as plain YAML/JSON values."""
@@ -180,6 +196,11 @@ def preset_display(preset: SurveyPreset, bands: Sequence[str]) -> torch.Tensor |
     scales = [preset.lupton_scales[band] for band in bands]  # type: ignore[index]
     quality = float(preset.jpeg_quality or 0)
     return torch.tensor([preset.lupton_q, preset.lupton_stretch, quality, *scales])
+
+
+def asinh_display_row(n_bands: int) -> torch.Tensor:
+    """A ``DISPLAY`` row (Q = 0) showing its sample in galvision's asinh display space."""
+    return torch.tensor([0.0, 1.0, 0.0, *[1.0] * n_bands])
 
 
 def load_preset(path: str | Path) -> SurveyPreset:

@@ -26,6 +26,7 @@ from galvision.data.simulate.galaxies import draw_galaxy, sample_galaxy_paramete
 from galvision.data.simulate.morphology import sample_morphology
 from galvision.data.simulate.morphology_render import draw_morphology
 from galvision.data.simulate.psf import draw_ground_psf, draw_target_psf, sample_psf_parameters
+from galvision.data.simulate.scene import crowd, scene_rng
 
 CHUNK = 64  # galaxies per task: large enough to amortise pickling, small enough to balance
 GALAXY_STREAM, PSF_STREAM = 0, 1
@@ -45,17 +46,21 @@ def psf_rng(config: SurveyConfig, index: int) -> np.random.Generator:
 
 
 def simulate_galaxy(config: SurveyConfig, index: int) -> tuple[np.ndarray, dict[str, float]]:
-    """Sample and render galaxy `index` of the config's catalogue: image and parameters."""
+    """Sample and render galaxy `index` of the config's catalogue (and scene): image, parameters."""
     rng = galaxy_rng(config, index)
     if config.catalogue == "morphology":
         params = sample_morphology(rng, config, index)
-        if config.preset.frame_r90 is None:
-            return draw_morphology(params, config), params
-        scale = params["frame_scale"]
-        image = draw_morphology(params, framed(config, scale))
-        return image * np.float32(surface_brightness_factor(config, scale)), params
-    params = sample_galaxy_parameters(rng, config)
-    return draw_galaxy(params, config), params
+        draw = partial(draw_morphology, params)
+    else:
+        params = sample_galaxy_parameters(rng, config)
+        draw = partial(draw_galaxy, params)
+    if config.scene == "crowded":
+        return crowd(draw, params, config, scene_rng(config, index))
+    if config.preset.frame_r90 is None:
+        return draw(config), params
+    scale = params["frame_scale"]
+    image = draw(framed(config, scale))
+    return image * np.float32(surface_brightness_factor(config, scale)), params
 
 
 def simulate_chunk(config: SurveyConfig, start: int, stop: int) -> Chunk:

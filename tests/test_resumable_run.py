@@ -1,0 +1,43 @@
+"""Benchmark runs are read back only while their arguments and resolved configuration hold."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from galvision.benchmark import training
+from helpers.training import CONF, task_config
+
+
+@pytest.fixture
+def counted_fits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Replace training by a counter: each 'fit' returns its own call number as a metric."""
+    calls: list[int] = []
+
+    def fake_fit(cli, seed: int) -> dict[str, float]:
+        calls.append(seed)
+        return {"test/psnr": float(len(calls))}
+
+    monkeypatch.setattr(training, "fit_and_test", fake_fit)
+    return calls
+
+
+def test_finished_run_is_read_back_until_a_config_file_changes(
+    tmp_path: Path, counted_fits: list[int]
+) -> None:
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text((CONF / "tiny_survey.yaml").read_text().replace("seed: 0", "seed: 3"))
+    config = [*task_config("deconv"), tmp_path / "data.yaml"]
+    (tmp_path / "data.yaml").write_text(f"data: {overlay}\n")
+    first = training.resumable_run(config, tmp_path / "run", 2, 0, [])
+    again = training.resumable_run(config, tmp_path / "run", 2, 0, [])
+    assert first == again == {"test/psnr": 1.0} and len(counted_fits) == 1
+    stored = json.loads((tmp_path / "run" / training.RESULT_FILE).read_text())
+    assert len(stored["configuration"]) == 16
+    # The same arguments, but an included file says something else: trained again.
+    overlay.write_text(overlay.read_text().replace("seed: 3", "seed: 4"))
+    changed = training.resumable_run(config, tmp_path / "run", 2, 0, [])
+    assert changed == {"test/psnr": 2.0} and len(counted_fits) == 2
+    assert training.resumable_run(config, tmp_path / "run", 3, 0, []) == {"test/psnr": 3.0}
