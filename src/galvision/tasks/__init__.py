@@ -1,5 +1,6 @@
 """LightningModules: the shared GalaxyTask template and one module per task."""
 
+from galvision.tasks.alignment import AlignmentTask
 from galvision.tasks.base import GalaxyTask
 from galvision.tasks.classification import ClassificationTask
 from galvision.tasks.contrastive import ContrastiveTask
@@ -10,6 +11,7 @@ from galvision.tasks.reconstruction import ReconstructionTask
 from galvision.tasks.simulation_supervised import SimulationSupervisedTask
 
 __all__ = [
+    "AlignmentTask",
     "ClassificationTask",
     "ContrastiveTask",
     "DeconvolutionTask",
