@@ -66,10 +66,14 @@ def test_benchmark_on_user_truth_images(tiny_run, tmp_path):
 def test_benchmark_compares_named_checkpoints_on_the_same_observations(tiny_run, tmp_path):
     ckpt = str(tiny_run / "checkpoints" / "last.ckpt")
     args = ["benchmark", "deconv", "--tune-images", "4", "--output", str(tmp_path)]
-    main([*args, "--ckpt", f"first={ckpt}", f"again={ckpt}"])
+    main([*args, "--guard", "2", "--ckpt", f"first={ckpt}", f"again={ckpt}"])
     table = csv_rows(tmp_path / "deconv_simulated.csv")
-    assert [r["method"] for r in table] == [*METHODS[:3], "first", "again"]
-    assert table[3]["psnr"] == table[4]["psnr"]  # same weights, same observations
+    guarded = "{} + consistency guard"
+    methods = [*METHODS[:3], "first", guarded.format("first"), "again", guarded.format("again")]
+    assert [r["method"] for r in table] == methods
+    assert table[3]["psnr"] == table[5]["psnr"]  # same weights, same observations
+    assert table[4]["setting"].startswith("RL where χ² > 2× RL's: ")
+    assert all(float(r["colour_mae"]) >= 0 for r in table)
     main([*args, "--ckpt", ckpt])
     single = csv_rows(tmp_path / "deconv_simulated.csv")
     assert single[3]["psnr"] == table[3]["psnr"] and single[3]["method"] == METHODS[3]

@@ -1,46 +1,24 @@
 """Two-process DDP on CPU (gloo): both ranks train, the simulation cache is written once."""
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-from helpers.training import config_args
+from helpers.training import two_process_fit
 
 
 @pytest.mark.slow
 def test_fit_with_two_cpu_processes(tmp_path, isolated_cache):
     cache = tmp_path / "cache"
-    env = {
-        **os.environ,
-        "GALVISION_CACHE": str(cache),
-        "PYTHONPATH": os.pathsep.join(
-            [str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]
-        ),
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "galvision",
-        "fit",
-        *config_args("deconv"),
-        "--trainer.default_root_dir",
-        str(tmp_path / "run"),
-        "--trainer.accelerator",
-        "cpu",
-        "--trainer.devices",
-        "2",
-        "--trainer.strategy",
-        "ddp",
+    result = two_process_fit(
+        "deconv",
+        tmp_path / "run",
         "--trainer.callbacks+=helpers.rank_marker.RankMarker",
         "--trainer.callbacks.directory",
         str(tmp_path / "ranks"),
-    ]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+        env={"GALVISION_CACHE": str(cache)},
+    )
     assert result.returncode == 0, result.stderr[-3000:]
 
     markers = {p.name: p.read_text().split() for p in (tmp_path / "ranks").glob("rank-*.txt")}

@@ -11,6 +11,7 @@ from helpers.training import CONF, REPO, config_args
 TASKS = sorted(path.stem for path in (REPO / "tasks").glob("*.yaml"))
 # The checkpoint file names the metric each task declares as its `monitor`.
 MONITORED = {
+    "align": "zero_shot_text",
     "classify": "f1_macro",
     "classify_gz1": "f1_macro",
     "deconv": "psnr",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torchmetrics import MeanSquaredError, MetricCollection
+from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
 
 from galvision.data.intensity import DATA_RANGE
@@ -19,6 +19,17 @@ def restoration_metrics() -> MetricCollection:
             "ssim": StructuralSimilarityIndexMeasure(data_range=DATA_RANGE),
         }
     )
+
+
+class ColourError(MeanAbsoluteError):
+    """Mean absolute error of colour: each band minus the mean of the bands (0 where grey).
+
+    It counts tint a restoration adds to grey sources, or colour it loses or invents, apart
+    from errors of brightness, which leave every band alike.
+    """
+
+    def update(self, preds: torch.Tensor, target: torch.Tensor) -> None:
+        super().update(preds - preds.mean(1, keepdim=True), target - target.mean(1, keepdim=True))
 
 
 def retrieval_hits(queries: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:

@@ -1,6 +1,9 @@
 """Small shared test routines: optimiser steps, CSV tables, observed files, predict runs."""
 
 import csv
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -96,3 +99,29 @@ def logged(root: Path, key: str) -> list[float]:
         with path.open() as handle:
             values += [float(r[key]) for r in csv.DictReader(handle) if r.get(key)]
     return values
+
+
+def two_process_fit(
+    name: str, root: Path, *extra: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """``galvision fit`` of the tiny ``name`` task in two CPU processes (DDP on gloo)."""
+    tests = str(Path(__file__).resolve().parents[1])
+    environment = {**os.environ, **(env or {})}
+    environment["PYTHONPATH"] = os.pathsep.join([tests, environment.get("PYTHONPATH", "")])
+    command = [
+        sys.executable,
+        "-m",
+        "galvision",
+        "fit",
+        *config_args(name),
+        "--trainer.default_root_dir",
+        str(root),
+        "--trainer.accelerator",
+        "cpu",
+        "--trainer.devices",
+        "2",
+        "--trainer.strategy",
+        "ddp",
+        *extra,
+    ]
+    return subprocess.run(command, env=environment, capture_output=True, text=True, timeout=600)

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,7 +18,7 @@ from galvision.models.alignment import PAIRS
 from galvision.models.text import WordTransformer, hashed_words
 from galvision.tasks import AlignmentTask
 from galvision.tasks.alignment import symmetric_info_nce
-from helpers.training import config_args, logged, losses_over_steps
+from helpers.training import config_args, logged, losses_over_steps, two_process_fit
 
 
 @pytest.fixture(scope="module")
@@ -141,23 +138,7 @@ def test_fit_from_the_command_line(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_ddp_gathers_negatives_from_both_ranks(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
-    command = [
-        sys.executable,
-        "-m",
-        "galvision",
-        "fit",
-        *config_args("align"),
-        "--trainer.default_root_dir",
-        str(tmp_path),
-        "--trainer.accelerator",
-        "cpu",
-        "--trainer.devices",
-        "2",
-        "--trainer.strategy",
-        "ddp",
-    ]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    result = two_process_fit("align", tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     # Each rank holds 4 galaxies and contrasts them with all 8 of the global batch.
     assert set(logged(tmp_path, "train/negatives")) == {8.0}

@@ -60,7 +60,7 @@ class FineTune:
     column: str
     metric: str
     task: type[GalaxyTask]
-    config: str
+    config: tuple[str, ...]
     meaning: str
 
 
@@ -69,14 +69,15 @@ FINE_TUNES = {
         "deconv_psnr",
         "test/psnr",
         DeconvolutionTask,
-        "tasks/deconv.yaml",
+        # Isolated galaxies: the fine-tune's data stays what the table was measured on.
+        ("tasks/deconv.yaml", "configs/overlays/isolated_galaxies.yaml"),
         "PSNR of the restored images in display space",
     ),
     "reconstruct": FineTune(
         "reconstruct_psnr",
         "test/psnr",
         ReconstructionTask,
-        "tasks/reconstruct.yaml",
+        ("tasks/reconstruct.yaml",),
         "PSNR of the composite, whose visible pixels are the input's, so all its error lies in "
         "the masked pixels",
     ),
@@ -84,7 +85,7 @@ FINE_TUNES = {
         "lens_auroc",
         "test/auroc",
         LensDetectionTask,
-        "tasks/lens.yaml",
+        ("tasks/lens.yaml",),
         "lens / no-lens AUROC of each field's best score",
     ),
 }
@@ -94,7 +95,9 @@ def parse_foundations(values: list[str]) -> dict[str, str]:
     """``["mae=runs/pretrain/checkpoints/last.ckpt", ...]`` -> {name: source}, in order."""
     foundations = named_values(values, "--foundation", "SOURCE")
     if RANDOM in foundations:
-        raise ConfigError(f"--foundation {RANDOM}=...: the name {RANDOM!r} is already a row")
+        raise ConfigError(
+            f"--foundation {RANDOM}={foundations[RANDOM]}: the name {RANDOM!r} is already a row"
+        )
     return foundations
 
 

@@ -78,14 +78,18 @@ def describe_config(config: ConfigFiles) -> str:
 
 
 def add_config_argument(
-    parser: argparse.ArgumentParser, default: str, what: str, flag: str = "--config"
+    parser: argparse.ArgumentParser,
+    default: str | Sequence[str],
+    what: str,
+    flag: str = "--config",
 ) -> None:
     """A task-config option: one YAML file or several applied in order (task, overlay)."""
+    defaults = [default] if isinstance(default, str) else list(default)
     parser.add_argument(
         flag,
         type=Path,
         nargs="+",
-        default=[Path(default)],
+        default=[Path(path) for path in defaults],
         help=f"{what} (several files apply in order)",
     )
 

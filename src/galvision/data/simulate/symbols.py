@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from galvision.data.simulate import classes
 from galvision.data.simulate.classes import CLASS_NAMES
+from galvision.plotting import save_image_grid
 
 SUPERSAMPLING = 4
 LENS = "lens"  # a lensed arc around a deflector, beside the morphology classes
@@ -178,8 +180,9 @@ def draw_symbol(features: SymbolFeatures, rng: np.random.Generator, size: int = 
     kind = features.kind
     if kind in ("smooth", "edge_on"):
         pen.line(_ellipse(max(features.axis_ratio, 0.06), features.angle), closed=True)
-    if kind == "ring":
+    if kind == "ring":  # a bright ring around a fainter inner disk
         pen.line(_ellipse(features.axis_ratio, features.angle, features.ring), closed=True)
+        pen.line(_ellipse(features.axis_ratio, features.angle, 0.4 * features.ring), closed=True)
     if kind == "spiral":
         start = max(features.bar, features.bulge * 1.5, 0.12)
         for arm in range(features.arms):
@@ -200,8 +203,8 @@ def draw_symbol(features: SymbolFeatures, rng: np.random.Generator, size: int = 
             path = np.stack([sign * (0.35 + 0.5 * t), sign * 0.7 * t**2], 1)
             pen.line(_rotate(path, features.angle))
     if kind == "lens":
-        t = np.linspace(-0.7, 0.7, 40) + features.angle
-        pen.line(np.stack([0.7 * np.cos(t), 0.7 * np.sin(t)], 1))
+        t = np.linspace(-1.0, 1.0, 40) + features.angle
+        pen.line(np.stack([0.75 * np.cos(t), 0.75 * np.sin(t)], 1))
     if features.bulge:
         pen.dot((0.0, 0.0), features.bulge)
     return pen.image()
@@ -215,3 +218,15 @@ def symbol_of(params: dict[str, float], rng: np.random.Generator, size: int = 64
 def class_symbol(name: str, rng: np.random.Generator, size: int = 64) -> np.ndarray:
     """A freshly varied symbol of a class (or ``lens``)."""
     return draw_symbol(class_features(name, rng), rng, size)
+
+
+def save_symbol_sheet(path: Path, variations: int = 4, size: int = 64, seed: int = 0) -> Path:
+    """A PNG of every symbol, one column per class (and ``lens``), ``variations`` rows."""
+    rng = np.random.default_rng(seed)
+    panels = {
+        name.replace("_", " "): np.stack(
+            [class_symbol(name, rng, size)[None] for _ in range(variations)]
+        )
+        for name in SYMBOL_NAMES
+    }
+    return save_image_grid(panels, path)
