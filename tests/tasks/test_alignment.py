@@ -106,6 +106,7 @@ def test_staged_pairs_join_at_their_step(tiny_backbone_kwargs) -> None:
         ({"pair_weights": {"image_sound": 1.0}}, r"unknown pair\(s\) \['image_sound'\]"),
         ({"pair_weights": {"image_text": 0.0}}, "must weight some pair above 0"),
         ({"symbol_encoder": "rnn"}, r"'rnn' is not one of \['cnn', 'backbone'\]"),
+        ({"pair_start": dict.fromkeys(PAIRS, 5)}, "must let some weighted pair start at step 0"),
     ],
 )
 def test_bad_settings_are_one_line_errors(tiny_backbone_kwargs, kwargs, message) -> None:

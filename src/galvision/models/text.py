@@ -9,6 +9,7 @@ embeddings.
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import zlib
@@ -53,8 +54,6 @@ class MiniLMText(nn.Module):
         self.out_dim = MINILM_DIM
         encoder = load_minilm()
         if tuned_layers:
-            import copy
-
             self.encoder = copy.deepcopy(encoder)
             self.encoder.requires_grad_(False)
             for layer in self.encoder[0].auto_model.encoder.layer[-tuned_layers:]:

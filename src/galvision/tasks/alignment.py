@@ -95,6 +95,10 @@ class AlignmentTask(GalaxyTask):
             raise ConfigError(
                 f"model.pair_weights={self.pair_weights} must weight some pair above 0"
             )
+        if all(self.pair_start.get(p, 0) > 0 for p, w in self.pair_weights.items() if w > 0):
+            raise ConfigError(
+                f"model.pair_start={self.pair_start} must let some weighted pair start at step 0"
+            )
         for choice, allowed in (
             (text_encoder, ("minilm", "small")),
             (symbol_encoder, ("cnn", "backbone")),
