@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 import torch
 from lightning.pytorch import LightningDataModule
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from galvision.data import keys
 from galvision.data.simulate import CLASS_NAMES, SurveyConfig, cached_survey
@@ -58,12 +58,16 @@ class GalaxyDataModule(LightningDataModule):
         """Side in pixels of every image this datamodule serves, or None when unknown."""
         return None
 
-    def _loader(self, split: str, shuffle: bool = False) -> DataLoader:
+    def _loader(
+        self, split: str, shuffle: bool = False, sampler: Sampler | None = None
+    ) -> DataLoader:
+        """Batches of a split; training batches (shuffled or sampled) drop the last partial one."""
         return DataLoader(
             self.datasets[split],
             batch_size=self.batch_size,
             shuffle=shuffle,
-            drop_last=shuffle,
+            sampler=sampler,
+            drop_last=shuffle or sampler is not None,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
             pin_memory=torch.cuda.is_available(),

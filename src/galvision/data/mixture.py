@@ -115,13 +115,5 @@ class MixedSurveyDataModule(GalaxyDataModule):
         return torch.from_numpy(per_sample)
 
     def train_dataloader(self) -> DataLoader:
-        train = self.datasets["train"]
-        return DataLoader(
-            train,
-            batch_size=self.batch_size,
-            sampler=WeightedRandomSampler(self.sample_weights(), len(train)),
-            drop_last=True,
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-            pin_memory=torch.cuda.is_available(),
-        )
+        sampler = WeightedRandomSampler(self.sample_weights(), len(self.datasets["train"]))
+        return self._loader("train", sampler=sampler)

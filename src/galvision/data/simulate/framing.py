@@ -8,6 +8,7 @@ survey renders each galaxy at such a pixel scale, in the survey's pixel units of
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -44,6 +45,13 @@ def framed(config: SurveyConfig, scale: float) -> SurveyConfig:
 def surface_brightness_factor(config: SurveyConfig, scale: float) -> float:
     """Multiplier from flux per framed pixel to flux per survey pixel of the same sky."""
     return (config.pixel_scale / scale) ** 2
+
+
+def draw_framed(
+    draw: Callable[[SurveyConfig], np.ndarray], config: SurveyConfig, scale: float
+) -> np.ndarray:
+    """``draw(config)`` at ``scale`` arcsec per pixel, in survey pixels' surface brightness."""
+    return draw(framed(config, scale)) * np.float32(surface_brightness_factor(config, scale))
 
 
 def noise_kernel(resampling: float) -> np.ndarray:

@@ -18,7 +18,7 @@ import numpy as np
 
 from galvision.data.intensity import magnitude_to_flux
 from galvision.data.simulate.config import SurveyConfig
-from galvision.data.simulate.framing import framed, surface_brightness_factor
+from galvision.data.simulate.framing import draw_framed
 from galvision.data.simulate.galaxies import band_fluxes, draw_galaxy, sample_galaxy_parameters
 
 SCENE_STREAM = 2  # random stream of the scene, apart from the galaxy's own
@@ -112,10 +112,10 @@ def crowd(
     zoom = 1.0
     if rng.uniform() < ZOOM_PROBABILITY:
         zoom = float(math.exp(rng.uniform(*np.log(ZOOM_RANGE))))
-    image = draw(framed(config, config.pixel_scale / zoom))
-    brightening = surface_brightness_factor(config, config.pixel_scale / zoom)
+    image = draw_framed(draw, config, config.pixel_scale / zoom)
+    brightening = zoom**2  # same surface brightness over zoom² times the area
     mode, mixing = colour_mixing(rng, len(config.bands))
-    image = mix_bands(image * np.float32(brightening), mixing)
+    image = mix_bands(image, mixing)
     fluxes = mixing @ (brightening * np.array([params[f"flux_{b}"] for b in config.bands]))
     params = params | {f"flux_{b}": float(f) for b, f in zip(config.bands, fluxes, strict=True)}
     params["mag_r"] -= 5.0 * math.log10(zoom)

@@ -21,7 +21,7 @@ from galvision.data.simulate.cache import (
 )
 from galvision.data.simulate.classes import CLASS_NAMES
 from galvision.data.simulate.config import SurveyConfig
-from galvision.data.simulate.framing import framed, surface_brightness_factor
+from galvision.data.simulate.framing import draw_framed
 from galvision.data.simulate.galaxies import draw_galaxy, sample_galaxy_parameters
 from galvision.data.simulate.morphology import sample_morphology
 from galvision.data.simulate.morphology_render import draw_morphology
@@ -58,9 +58,7 @@ def simulate_galaxy(config: SurveyConfig, index: int) -> tuple[np.ndarray, dict[
         return crowd(draw, params, config, scene_rng(config, index))
     if config.preset.frame_r90 is None:
         return draw(config), params
-    scale = params["frame_scale"]
-    image = draw(framed(config, scale))
-    return image * np.float32(surface_brightness_factor(config, scale)), params
+    return draw_framed(draw, config, params["frame_scale"]), params
 
 
 def simulate_chunk(config: SurveyConfig, start: int, stop: int) -> Chunk:
