@@ -271,8 +271,29 @@ def test_datamodule_errors_name_the_class_or_split(galaxy10: Galaxy10Dataset) ->
         CatalogueDataModule(galaxy10, labels_per_class=9, batch_size=4)
     with pytest.raises(DataError, match="the val split is empty"):
         CatalogueDataModule(galaxy10, val_fraction=0.0, batch_size=4)
-    with pytest.raises(ConfigError, match="fewer than batch_size=64"):
-        CatalogueDataModule(galaxy10, labels_per_class=2)
+    with pytest.raises(ConfigError, match="labels_per_class or label_fraction, not both"):
+        CatalogueDataModule(galaxy10, labels_per_class=2, label_fraction=0.5)
+    with pytest.raises(ConfigError, match=r"label_fraction must lie in \(0, 1\], got 1.5"):
+        CatalogueDataModule(galaxy10, label_fraction=1.5)
+
+
+def test_label_fraction_keeps_a_share_of_every_class(galaxy10: Galaxy10Dataset) -> None:
+    full = CatalogueDataModule(galaxy10, seed=1, batch_size=4).split_indices["train"]
+    few = CatalogueDataModule(galaxy10, seed=1, label_fraction=0.01).split_indices["train"]
+    labels = galaxy10.labels
+    assert set(few) <= set(full)
+    assert sorted(labels[few]) == sorted(np.unique(labels[full]))  # one of each class at 1 %
+    half = CatalogueDataModule(galaxy10, seed=1, label_fraction=0.5).split_indices["train"]
+    for label in np.unique(labels[full]):
+        assert (labels[half] == label).sum() == round(0.5 * (labels[full] == label).sum())
+
+
+def test_a_training_set_smaller_than_a_batch_fills_batches_with_replacement(
+    galaxy10: Galaxy10Dataset,
+) -> None:
+    datamodule = CatalogueDataModule(galaxy10, seed=1, labels_per_class=2)  # batch_size 64
+    batches = list(datamodule.train_dataloader())
+    assert len(batches) == 1 and len(batches[0][LABEL]) == 64
 
 
 def test_yaml_selects_the_datamodule_and_its_reader(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -12,10 +13,13 @@ from galvision.backbones import Backbone
 from galvision.cli import main
 from galvision.data import keys
 from galvision.data.aligned import AlignmentDataModule
+from galvision.data.captions import class_prompts
 from galvision.data.simulate import SurveyConfig
-from galvision.errors import ConfigError
+from galvision.data.simulate.symbols import class_symbol
+from galvision.errors import ConfigError, DataError
 from galvision.models.alignment import PAIRS
 from galvision.models.text import WordTransformer, hashed_words
+from galvision.query import rank_by_symbol, rank_by_text
 from galvision.tasks import AlignmentTask
 from galvision.tasks.alignment import symmetric_info_nce
 from helpers.training import config_args, logged, losses_over_steps, two_process_fit
@@ -107,6 +111,7 @@ def test_staged_pairs_join_at_their_step(tiny_backbone_kwargs) -> None:
         ({"pair_weights": {"image_text": 0.0}}, "must weight some pair above 0"),
         ({"symbol_encoder": "rnn"}, r"'rnn' is not one of \['cnn', 'backbone'\]"),
         ({"pair_start": dict.fromkeys(PAIRS, 5)}, "must let some weighted pair start at step 0"),
+        ({"class_names": ["spiral", "blob"]}, r"model.class_names: \['blob', 'spiral'\] have no"),
     ],
 )
 def test_bad_settings_are_one_line_errors(tiny_backbone_kwargs, kwargs, message) -> None:
@@ -153,3 +158,39 @@ def test_word_transformer_reads_hashed_words_whatever_the_padding() -> None:
     alone = tower(["a barred spiral"])
     beside_longer = tower(["a barred spiral", "an edge-on disk with a dust lane"])[:1]
     torch.testing.assert_close(alone, beside_longer, atol=1e-5, rtol=1e-5)
+
+
+def test_text_and_symbol_queries_find_their_planted_row(tiny_backbone_kwargs) -> None:
+    task = small_task(tiny_backbone_kwargs).eval()
+    symbol = class_symbol("barred_spiral", np.random.default_rng(0), 32)
+    with torch.no_grad():
+        planted = torch.stack(
+            [
+                task.embed_text(["a ring galaxy"])[0],
+                task.embed_symbols(torch.from_numpy(symbol)[None, None])[0],
+            ]
+        )
+    others = torch.nn.functional.normalize(torch.randn(30, planted.shape[1]), dim=1)
+    table = torch.cat([others[:10], planted, others[10:]])
+    assert rank_by_text(task, table, "a ring galaxy", k=3)[1][0] == 10
+    scores, rows = rank_by_symbol(task, table, symbol, k=3)
+    assert rows[0] == 11 and scores[0] == pytest.approx(1.0, abs=1e-4) and len(rows) == 3
+
+
+def test_bad_queries_and_prompts_are_one_line_errors(tiny_backbone_kwargs) -> None:
+    task = small_task(tiny_backbone_kwargs).eval()
+    table = torch.randn(5, 128)
+    with pytest.raises(ConfigError, match="query: the text is empty"):
+        rank_by_text(task, table, "  ")
+    with pytest.raises(ConfigError, match="query: the symbol is blank"):
+        rank_by_symbol(task, table, np.zeros((32, 32)))
+    with pytest.raises(DataError, match=r"query: the symbol is \(64, 64\), the model draws 32×32"):
+        rank_by_symbol(task, table, np.ones((64, 64)))
+    with pytest.raises(DataError, match="embeddings are 64-d but the model's space is 128-d"):
+        rank_by_text(task, torch.randn(5, 64), "a spiral")
+    with pytest.raises(DataError, match="non-empty"):
+        rank_by_text(task, torch.empty(0, 128), "a spiral")
+    with pytest.raises(ConfigError, match="prompts: unknown class 'blob'"):
+        class_prompts("blob")
+    with pytest.raises(ConfigError, match=r"prompts: class\(es\) \['ring'\] have no sentence"):
+        task.class_text_embeddings({"spiral": ["a spiral"], "ring": []})

@@ -19,6 +19,7 @@ BENCHMARKS = {
     "probe": ("galvision.benchmark.probe", "frozen features: linear probe and k-NN"),
     "sim2real": ("galvision.benchmark.sim2real", "simulated surveys against real GZ1 galaxies"),
     "lens": ("galvision.benchmark.lens", "strong-lens detection vs Faster R-CNN"),
+    "align": ("galvision.benchmark.alignment", "zero-shot and few-label morphology, text queries"),
     "throughput": ("galvision.benchmark.throughput", "training and inference images per second"),
 }
 

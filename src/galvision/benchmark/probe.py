@@ -32,7 +32,7 @@ from galvision.benchmark.training import (
     describe_config,
 )
 from galvision.data import keys
-from galvision.data.catalogue_datamodule import few_shot
+from galvision.data.labelled import few_shot
 from galvision.errors import ConfigError
 from galvision.transforms import BatchTransform, apply_transforms
 

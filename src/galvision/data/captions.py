@@ -14,6 +14,7 @@ import numpy as np
 
 from galvision.data.simulate import classes
 from galvision.data.simulate.classes import CLASS_NAMES
+from galvision.errors import ConfigError
 
 NOUNS = {
     classes.SMOOTH_ROUND: [
@@ -125,4 +126,6 @@ def caption(params: dict[str, float], rng: np.random.Generator) -> str:
 
 def class_prompts(name: str) -> list[str]:
     """Every zero-shot prompt of a morphology class: its phrases in every template."""
+    if name not in NOUNS:
+        raise ConfigError(f"prompts: unknown class {name!r}; known classes: {list(NOUNS)}")
     return [template.format(noun) for noun in NOUNS[name] for template in TEMPLATES]

@@ -7,6 +7,7 @@ from torch.utils.data import Subset
 
 from galvision.data.catalogues import LabelledImageDataset
 from galvision.data.datamodules import GalaxyDataModule
+from galvision.data.labelled import check_label_budget, labelled_training
 from galvision.errors import ConfigError, DataError
 
 SPLITS = ("train", "val", "test")
@@ -28,23 +29,6 @@ def stratified_split(
     return {split: np.sort(np.concatenate(chunks)) for split, chunks in parts.items()}
 
 
-def few_shot(
-    indices: np.ndarray, labels: np.ndarray, class_names: list[str], per_class: int, seed: int
-) -> np.ndarray:
-    """Exactly ``per_class`` of ``indices`` from every class, drawn with ``seed``, sorted."""
-    rng = np.random.default_rng([seed, per_class])
-    chosen = []
-    for label, name in enumerate(class_names):
-        members = indices[labels[indices] == label]
-        if len(members) < per_class:
-            raise DataError(
-                f"data: class {name!r} has {len(members)} training examples, fewer than "
-                f"labels_per_class={per_class}"
-            )
-        chosen.append(rng.choice(members, per_class, replace=False))
-    return np.sort(np.concatenate(chosen))
-
-
 class CatalogueDataModule(GalaxyDataModule):
     """Any labelled catalogue reader, split by class into fixed, seeded train/val/test sets.
 
@@ -54,6 +38,7 @@ class CatalogueDataModule(GalaxyDataModule):
         test_fraction: share of each class held out for testing.
         seed: seed of the split and of the few-shot draw.
         labels_per_class: keep only this many training examples per class (few-shot).
+        label_fraction: keep only this share of each class's training examples (at least one).
         batch_size: images per batch.
         num_workers: loader worker processes.
     """
@@ -65,6 +50,7 @@ class CatalogueDataModule(GalaxyDataModule):
         test_fraction: float = 0.1,
         seed: int = 0,
         labels_per_class: int | None = None,
+        label_fraction: float | None = None,
         batch_size: int = 64,
         num_workers: int = 2,
     ) -> None:
@@ -75,19 +61,18 @@ class CatalogueDataModule(GalaxyDataModule):
                 f"data: val_fraction={val_fraction} and test_fraction={test_fraction} must be "
                 "non-negative and leave training examples"
             )
-        if labels_per_class is not None and labels_per_class < 1:
-            raise ConfigError(f"data: labels_per_class must be positive, got {labels_per_class}")
+        check_label_budget(labels_per_class, label_fraction)
         self.dataset = dataset
         # Split now so an empty split or a short class is reported before any model is built.
         self.split_indices = stratified_split(dataset.labels, val_fraction, test_fraction, seed)
-        if labels_per_class is not None:
-            self.split_indices["train"] = few_shot(
-                self.split_indices["train"],
-                dataset.labels,
-                self.class_names,
-                labels_per_class,
-                seed,
-            )
+        self.split_indices["train"] = labelled_training(
+            self.split_indices["train"],
+            dataset.labels,
+            self.class_names,
+            seed,
+            labels_per_class,
+            label_fraction,
+        )
         for split, indices in self.split_indices.items():
             if not len(indices):
                 raise DataError(
@@ -95,12 +80,6 @@ class CatalogueDataModule(GalaxyDataModule):
                     f"val_fraction={val_fraction}, test_fraction={test_fraction})"
                 )
             self.datasets[split] = Subset(dataset, indices.tolist())
-        # The training loader drops incomplete batches, so a smaller set would train on nothing.
-        if len(self.split_indices["train"]) < batch_size:
-            raise ConfigError(
-                f"data: {len(self.split_indices['train'])} training examples, fewer than "
-                f"batch_size={batch_size}; lower data.batch_size"
-            )
 
     @property
     def num_bands(self) -> int:

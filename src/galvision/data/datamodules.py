@@ -9,9 +9,10 @@ import h5py
 import numpy as np
 import torch
 from lightning.pytorch import LightningDataModule
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset, RandomSampler, Sampler
 
 from galvision.data import keys
+from galvision.data.labelled import check_label_budget, labelled_training
 from galvision.data.simulate import CLASS_NAMES, SurveyConfig, cached_survey
 from galvision.data.simulate.framing import noise_kernel
 from galvision.data.simulate.presets import DECALS, SurveyPreset, preset_display, preset_noise
@@ -74,6 +75,11 @@ class GalaxyDataModule(LightningDataModule):
         )
 
     def train_dataloader(self) -> DataLoader:
+        """Shuffled batches; a set smaller than a batch (few labels) is drawn with replacement."""
+        train = self.datasets["train"]
+        if len(train) < self.batch_size:
+            sampler = RandomSampler(train, replacement=True, num_samples=self.batch_size)
+            return self._loader("train", sampler=sampler)
         return self._loader("train", shuffle=True)
 
     def val_dataloader(self) -> DataLoader:
@@ -204,6 +210,7 @@ class SurveyDataModule(GalaxyDataModule):
         simulation_workers: processes simulating the survey (0 = one per core).
         labels_per_class: keep only this many training galaxies per class (few-shot; needs
             ``survey.catalogue: morphology``), drawn with the survey's seed.
+        label_fraction: keep only this share of each class's training galaxies (at least one).
         stored_parameters: stored simulation parameters served as ``params`` (e.g. ``[hlr, q]``).
         batch_size: images per batch.
         num_workers: loader worker processes.
@@ -216,6 +223,7 @@ class SurveyDataModule(GalaxyDataModule):
         test_size: int = 500,
         simulation_workers: int = 0,
         labels_per_class: int | None = None,
+        label_fraction: float | None = None,
         stored_parameters: list[str] | None = None,
         batch_size: int = 64,
         num_workers: int = 2,
@@ -225,14 +233,15 @@ class SurveyDataModule(GalaxyDataModule):
         self.survey = survey or SurveyConfig()
         self.survey.validate()
         preset_noise(self.survey.preset, self.survey.bands)
-        if labels_per_class is not None and (
-            labels_per_class < 1 or self.survey.catalogue != "morphology"
-        ):
+        check_label_budget(labels_per_class, label_fraction)
+        budget = labels_per_class if label_fraction is None else label_fraction
+        if budget is not None and self.survey.catalogue != "morphology":
             raise ConfigError(
-                f"data: labels_per_class={labels_per_class} needs a positive count and "
-                f"survey.catalogue='morphology', not {self.survey.catalogue!r}"
+                f"data: a label budget ({budget}) needs survey.catalogue='morphology', "
+                f"not {self.survey.catalogue!r}"
             )
         self.labels_per_class = labels_per_class
+        self.label_fraction = label_fraction
         self.stored_parameters = list(stored_parameters or ())
         ordered_split(self.survey.n_galaxies, val_size, test_size, "survey.n_galaxies")
         self.val_size = val_size
@@ -282,14 +291,16 @@ class SurveyDataModule(GalaxyDataModule):
     def setup(self, stage: str | None = None) -> None:
         path = cached_survey(self.survey, workers=self.simulation_workers)
         splits = self.split_indices()
-        if self.labels_per_class is not None:
-            # Imported here: catalogue_datamodule builds on this module.
-            from galvision.data.catalogue_datamodule import few_shot
-
+        if self.labels_per_class is not None or self.label_fraction is not None:
             with h5py.File(path, "r") as file:
                 labels = file[keys.LABEL][...]
-            splits["train"] = few_shot(
-                splits["train"], labels, self.class_names, self.labels_per_class, self.survey.seed
+            splits["train"] = labelled_training(
+                splits["train"],
+                labels,
+                self.class_names,
+                self.survey.seed,
+                self.labels_per_class,
+                self.label_fraction,
             )
         for split, indices in splits.items():
             self.datasets[split] = SurveyDataset(

@@ -106,6 +106,12 @@ class AlignmentTask(GalaxyTask):
             if choice not in allowed:
                 raise ConfigError(f"model: {choice!r} is not one of {list(allowed)}")
         self.class_names = list(class_names or CLASS_NAMES)
+        unknown = sorted(set(self.class_names) - set(CLASS_NAMES))
+        if unknown:
+            raise ConfigError(
+                f"model.class_names: {unknown} have no prompts or symbols; "
+                f"known: {list(CLASS_NAMES)}"
+            )
         self.network = AlignmentNetwork(
             backbone,
             bands=backbone.in_chans,
@@ -143,6 +149,9 @@ class AlignmentTask(GalaxyTask):
     def class_text_embeddings(self, prompts: dict[str, list[str]] | None = None) -> torch.Tensor:
         """(K, dim): each class's prompts embedded, averaged and renormalised."""
         prompts = prompts or {name: class_prompts(name) for name in self.class_names}
+        empty = [name for name, sentences in prompts.items() if not sentences]
+        if empty:
+            raise ConfigError(f"prompts: class(es) {empty} have no sentence")
         rows = [self.embed_text(sentences).mean(0) for sentences in prompts.values()]
         return F.normalize(torch.stack(rows), dim=-1)
 
