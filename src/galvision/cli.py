@@ -222,6 +222,10 @@ def main(args: list[str] | None = None) -> None:
             from galvision.benchmark.command import benchmark_main
 
             benchmark_main(argv[1:])
+        elif argv and argv[0] == "search":
+            from galvision.embeddings.command import search_main
+
+            search_main(argv[1:])
         elif argv and argv[0] == "export":
             from galvision.export import export_main
 

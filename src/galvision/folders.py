@@ -1,8 +1,11 @@
-"""Output folders checked for writing before any work starts."""
+"""Output folders checked for writing before any work starts, and files written whole."""
 
 from __future__ import annotations
 
+import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from galvision.errors import ConfigError
@@ -29,3 +32,14 @@ def check_writable(folder: str | Path, what: str) -> Path:
         reason = error.strerror or type(error).__name__
         raise ConfigError(f"{what} {folder}: cannot write in {existing} ({reason})") from None
     return folder
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary path next to ``path`` that replaces it only once written completely."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -63,3 +63,14 @@ def save_image_grid(
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return path
+
+
+def save_ranked_mosaic(images: np.ndarray, path: Path, columns: int = 4) -> Path:
+    """Images (N, C, H, W) in rank order, ``columns`` to a line, each line captioned by ranks."""
+    count = -(-len(images) // columns) * columns
+    padded = np.zeros((count, *images.shape[1:]), dtype=np.float32)
+    padded[: len(images)] = images
+    # Column titles must differ; blank ones of different lengths keep the picture clean.
+    panels = {" " * (column + 1): padded[column::columns] for column in range(columns)}
+    captions = [f"ranks {first + 1}–{first + columns}" for first in range(0, count, columns)]
+    return save_image_grid(panels, path, captions=captions)

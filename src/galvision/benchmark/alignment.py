@@ -53,7 +53,7 @@ from galvision.data.captions import GZ1_PROMPTS
 from galvision.data.labelled import labelled_training
 from galvision.data.simulate.symbols import save_symbol_sheet
 from galvision.errors import ConfigError
-from galvision.plotting import save_image_grid
+from galvision.plotting import save_ranked_mosaic
 from galvision.query import rank_by_text
 from galvision.tasks.alignment import AlignmentTask
 from galvision.tasks.classification import ClassificationTask
@@ -369,11 +369,7 @@ def query_mosaic(task: AlignmentTask, dataset, text: str, stem: Path) -> str:
     where the set is smaller) and their classes and cosines as a table; the Markdown."""
     embeddings, labels, images = embed_images(task, dataset, observe=True)
     scores, rows = rank_by_text(task, embeddings, text, MOSAIC)
-    shown = torch.zeros(MOSAIC, *images.shape[1:])
-    shown[: len(rows)] = images[rows]
-    panels = {f"+{column}": shown[column::4].numpy() for column in range(4)}
-    captions = [f"ranks {first + 1}–{first + 4}" for first in range(0, MOSAIC, 4)]
-    picture = save_image_grid(panels, with_suffix(stem, ".png"), captions=captions)
+    picture = save_ranked_mosaic(images[rows].numpy(), with_suffix(stem, ".png"))
     found = [
         {"rank": rank + 1, "class": task.class_names[int(labels[row])], "cosine": score}
         for rank, (row, score) in enumerate(zip(rows.tolist(), scores.tolist(), strict=True))

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import csv
-import os
 from abc import abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,20 +15,10 @@ from lightning.pytorch.callbacks import BasePredictionWriter
 
 from galvision.data.keys import INDEX, NAME
 from galvision.errors import ConfigError
+from galvision.folders import atomic_path
 
 PREVIEW_SIZE = 256  # pixels per panel side, so 64-pixel stamps are not thumbnails
 MANIFEST_COLUMNS = ("output", "source")
-
-
-@contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """A temporary path next to ``path`` that replaces it only once written completely."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def fits_text(value: str) -> str:

@@ -81,6 +81,10 @@ class CatalogueDataModule(GalaxyDataModule):
                 )
             self.datasets[split] = Subset(dataset, indices.tolist())
 
+    def catalogue(self) -> LabelledImageDataset:
+        """Every row of the catalogue, in its order."""
+        return self.dataset
+
     @property
     def num_bands(self) -> int:
         """Bands of every image."""

@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 import torch
 from lightning.pytorch import LightningDataModule
-from torch.utils.data import DataLoader, Dataset, RandomSampler, Sampler
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, RandomSampler, Sampler
 
 from galvision.data import keys
 from galvision.data.labelled import check_label_budget, labelled_training
@@ -73,6 +73,11 @@ class GalaxyDataModule(LightningDataModule):
             persistent_workers=self.num_workers > 0,
             pin_memory=torch.cuda.is_available(),
         )
+
+    def catalogue(self) -> Dataset:
+        """Every sample once, as evaluation serves it, each with a unique ``INDEX`` (the row)."""
+        self.setup("predict")
+        return ConcatDataset([self.datasets[split] for split in ("train", "val", "test")])
 
     def train_dataloader(self) -> DataLoader:
         """Shuffled batches; a set smaller than a batch (few labels) is drawn with replacement."""
@@ -303,12 +308,20 @@ class SurveyDataModule(GalaxyDataModule):
                 self.label_fraction,
             )
         for split, indices in splits.items():
-            self.datasets[split] = SurveyDataset(
-                path,
-                indices,
-                train=split == "train",
-                bands=self.survey.bands,
-                seed=self.survey.seed,
-                parameters=self.stored_parameters,
-                preset=self.survey.preset,
-            )
+            self.datasets[split] = self._survey_split(path, indices, train=split == "train")
+
+    def _survey_split(self, path: Path, indices: np.ndarray, train: bool) -> SurveyDataset:
+        return SurveyDataset(
+            path,
+            indices,
+            train=train,
+            bands=self.survey.bands,
+            seed=self.survey.seed,
+            parameters=self.stored_parameters,
+            preset=self.survey.preset,
+        )
+
+    def catalogue(self) -> SurveyDataset:
+        """Every galaxy of the survey in file order, each with its evaluation PSF and noise."""
+        path = cached_survey(self.survey, workers=self.simulation_workers)
+        return self._survey_split(path, np.arange(self.survey.n_galaxies), train=False)

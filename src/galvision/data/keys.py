@@ -20,6 +20,7 @@ GAIN = "gain"  # (B, C) electrons per nanomaggy for the Poisson term
 NOISE_KERNEL = "noise_kernel"  # (B, 1, k, k) unit-norm kernel correlating resampled noise
 DISPLAY = "display"  # (B, 3 + C) Lupton Q, stretch, JPEG quality, band scales (transforms.display)
 INDEX = "index"  # (B,) position of the sample in its dataset, seeds evaluation noise
+ROW = "row"  # (B,) position of the sample in the whole catalogue being embedded
 MASK = "mask"  # (B, 1, H, W) 1 where a pixel is missing
 VISIBLE = "visible"  # (B, n) indices of the patches an MAE encoder sees, row-major
 VOTES = "votes"  # (B, K) float32 volunteers' vote counts per class (Galaxy Zoo), 0 where none

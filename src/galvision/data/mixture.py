@@ -106,6 +106,10 @@ class MixedSurveyDataModule(GalaxyDataModule):
                 [survey.datasets[split] for survey in self.surveys]
             )
 
+    def catalogue(self) -> MixedSurveyDataset:
+        """Every galaxy of every survey, survey after survey (``INDEX``: the position)."""
+        return MixedSurveyDataset([survey.catalogue() for survey in self.surveys])
+
     def sample_weights(self) -> torch.Tensor:
         """Weight of every training sample, so that survey ``i`` gives ``weights[i]`` of them."""
         train = self.datasets["train"]

@@ -5,6 +5,7 @@ from galvision.tasks.base import GalaxyTask
 from galvision.tasks.classification import ClassificationTask
 from galvision.tasks.contrastive import ContrastiveTask
 from galvision.tasks.deconvolution import DeconvolutionTask
+from galvision.tasks.embedding import EmbeddingTask
 from galvision.tasks.lens_detection import LensDetectionTask
 from galvision.tasks.pretrain import MaskedAutoencoderTask
 from galvision.tasks.reconstruction import ReconstructionTask
@@ -15,6 +16,7 @@ __all__ = [
     "ClassificationTask",
     "ContrastiveTask",
     "DeconvolutionTask",
+    "EmbeddingTask",
     "GalaxyTask",
     "LensDetectionTask",
     "MaskedAutoencoderTask",

@@ -76,6 +76,7 @@ class GalaxyTask(LightningModule, ABC):
         self.optimizer_factory = optimizer
         self.scheduler_factory = lr_scheduler
         self.metrics = nn.ModuleDict()
+        self.freeze_backbone = freeze_backbone
         if freeze_backbone:
             backbone.requires_grad_(False)
 
@@ -92,7 +93,7 @@ class GalaxyTask(LightningModule, ABC):
     def train(self, mode: bool = True) -> GalaxyTask:
         """Switch modes, keeping a frozen backbone in eval mode (no dropout, fixed statistics)."""
         super().train(mode)
-        if self.hparams.freeze_backbone:
+        if self.freeze_backbone:
             self.backbone.eval()
         return self
 
@@ -186,7 +187,7 @@ class GalaxyTask(LightningModule, ABC):
     def parameter_groups(self) -> list[dict]:
         """Backbone groups (timm weight-decay split, optional layer decay) plus the rest."""
         groups: list[dict] = []
-        if not self.hparams.freeze_backbone:
+        if not self.freeze_backbone:
             # timm ViTs list their position embeddings and tokens; CNNs have no such list.
             model = getattr(self.backbone, "model", self.backbone)
             skip = getattr(model, "no_weight_decay", set)()

@@ -21,6 +21,7 @@ from PIL import Image, ImageDraw
 
 from galvision.data.simulate import classes
 from galvision.data.simulate.classes import CLASS_NAMES
+from galvision.errors import ConfigError
 from galvision.plotting import save_image_grid
 
 SUPERSAMPLING = 4
@@ -84,6 +85,8 @@ def features_from_parameters(params: dict[str, float]) -> SymbolFeatures:
 
 def class_features(name: str, rng: np.random.Generator) -> SymbolFeatures:
     """A typical symbol of a class (or ``lens``), its free parameters drawn at random."""
+    if name not in SYMBOL_NAMES:
+        raise ConfigError(f"symbols: unknown class {name!r}; known: {list(SYMBOL_NAMES)}")
     angle = rng.uniform(0, math.pi)
     if name == LENS:
         return SymbolFeatures("lens", angle=angle, bulge=0.15)

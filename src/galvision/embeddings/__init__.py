@@ -1,0 +1,1 @@
+"""Embeddings of whole catalogues: sharded files, search, clustering and outliers."""

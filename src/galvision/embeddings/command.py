@@ -1,0 +1,152 @@
+"""``galvision search``: the catalogue rows nearest a name, an image, a sentence or a symbol.
+
+Reads the shards of ``galvision predict --config tasks/embed.yaml``, builds a FAISS index
+(``galvision.embeddings.search``) and writes the top ``k`` as CSV (rank, row, name, cosine)
+and, given the catalogue's data config, as a PNG mosaic. Sentences and symbols need the
+aligned embeddings and the alignment checkpoint that made them.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+from jsonargparse import ArgumentParser
+
+from galvision import api
+from galvision.callbacks.writing import write_csv
+from galvision.checkpoints import load_checkpoint_task
+from galvision.data import keys
+from galvision.data.datamodules import GalaxyDataModule
+from galvision.data.pictures import decode_picture
+from galvision.data.simulate.symbols import class_symbol
+from galvision.embeddings.search import INDEX_KINDS, build_index, search
+from galvision.embeddings.store import EmbeddingTable, read_embeddings
+from galvision.errors import ConfigError, DataError
+from galvision.folders import check_writable
+from galvision.plotting import save_ranked_mosaic
+from galvision.tasks.alignment import AlignmentTask
+from galvision.transforms import Observe, apply_transforms
+
+MOSAIC_COLUMNS = 4
+SYMBOL_SEED = 0
+
+
+def load_datamodule(path: Path) -> GalaxyDataModule:
+    """The datamodule a data config (``configs/data/*.yaml``) describes."""
+    if not path.is_file():
+        raise ConfigError(f"--data: no such data config {path}")
+    parser = ArgumentParser(exit_on_error=False, parser_mode="omegaconf")
+    parser.add_subclass_arguments(GalaxyDataModule, "data")
+    config = parser.parse_args(["--data", str(path)])
+    return parser.instantiate_classes(config).data
+
+
+def query_picture(path: Path, bands: int, size: int) -> torch.Tensor:
+    """A PNG/JPEG query image as a (1, bands, size, size) display-space batch."""
+    if not path.is_file():
+        raise ConfigError(f"--image: no such file {path}")
+    try:
+        image = decode_picture(path)
+    except OSError as error:
+        raise DataError(f"--image {path}: not a readable PNG/JPEG picture ({error})") from None
+    if image.shape != (bands, size, size):
+        raise DataError(
+            f"--image {path}: {image.shape[0]} band(s) of {image.shape[1]}×{image.shape[2]}, "
+            f"the model takes {bands} band(s) of {size}×{size}; cut it out at that size"
+        )
+    return torch.from_numpy(image)[None]
+
+
+@torch.no_grad()
+def query_vector(args: argparse.Namespace, table: EmbeddingTable) -> np.ndarray:
+    """The query of the command line as a vector of the table's space."""
+    if args.name is not None:
+        return table.vectors[table.position(args.name)]
+    aligner = None
+    if args.alignment is not None:
+        aligner = load_checkpoint_task(Path(args.alignment), AlignmentTask)
+    if args.text is not None or args.symbol is not None:
+        if aligner is None or table.kind != "aligned":
+            raise ConfigError(
+                "a text or symbol query needs --alignment CKPT and aligned embeddings "
+                "(embed with --model.init_args.alignment CKPT)"
+            )
+        if args.text is not None:
+            if not args.text.strip():
+                raise ConfigError("--text: the query is empty; describe the galaxies to find")
+            return aligner.embed_text([args.text])[0].numpy()
+        drawing = class_symbol(
+            args.symbol, np.random.default_rng(SYMBOL_SEED), aligner.backbone.img_size
+        )
+        return aligner.embed_symbols(torch.from_numpy(drawing)[None, None])[0].numpy()
+    if aligner is not None and table.kind == "aligned":
+        image = query_picture(args.image, aligner.backbone.in_chans, aligner.backbone.img_size)
+        return aligner.embed_images(image)[0].numpy()
+    if args.backbone is None:
+        raise ConfigError(
+            "an image query needs --backbone WEIGHTS (or --alignment with aligned embeddings)"
+        )
+    backbone = api.load_backbone(args.backbone)
+    image = query_picture(args.image, backbone.in_chans, backbone.img_size)
+    return api.embed(backbone, image)[0]
+
+
+def mosaic(data_config: Path, rows: np.ndarray, path: Path) -> Path:
+    """The catalogue images of ``rows`` in rank order, ``MOSAIC_COLUMNS`` to a line."""
+    datamodule = load_datamodule(data_config)
+    datamodule.prepare_data()
+    catalogue = datamodule.catalogue()
+    if rows.max() >= len(catalogue):
+        raise DataError(f"--data {data_config}: has {len(catalogue)} rows, the embeddings more")
+    batch = torch.utils.data.default_collate([catalogue[int(row)] for row in rows])
+    images = apply_transforms([Observe()], batch, "test")[keys.IMAGE].clamp(0, 1)
+    return save_ranked_mosaic(images.numpy(), path, MOSAIC_COLUMNS)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Arguments of ``galvision search``."""
+    parser = argparse.ArgumentParser(prog="galvision search", description=__doc__)
+    parser.add_argument("embeddings", type=Path, help="folder of galvision predict's shards")
+    query = parser.add_mutually_exclusive_group(required=True)
+    query.add_argument("--name", help="a catalogue name: its own embedding is the query")
+    query.add_argument("--image", type=Path, help="a PNG/JPEG cutout of the model's size")
+    query.add_argument("--text", help="a sentence, e.g. 'a barred spiral with two arms'")
+    query.add_argument("--symbol", help="a class whose Galaxy Zoo-style symbol is the query")
+    parser.add_argument("--alignment", help="AlignmentTask checkpoint (text, symbol queries)")
+    parser.add_argument("--backbone", help="backbone weights that made the embeddings (images)")
+    parser.add_argument("--kind", choices=("embedding", "aligned"), help="default: aligned "
+                        "with --alignment, else embedding")  # fmt: skip
+    parser.add_argument("--index", choices=INDEX_KINDS, default="flat")
+    parser.add_argument("-k", type=int, default=16, help="neighbours to return")
+    parser.add_argument("--data", type=Path, help="the catalogue's data config, for the PNG")
+    parser.add_argument("--output", type=Path, default=Path("search_results"))
+    return parser
+
+
+def search_main(argv: list[str]) -> None:
+    """Run ``galvision search`` and print its top ``k``."""
+    args = build_parser().parse_args(argv)
+    check_writable(args.output, "--output")
+    if args.k < 1:
+        raise ConfigError(f"-k must be ≥ 1, got {args.k}")
+    kind = args.kind or ("aligned" if args.alignment else "embedding")
+    table = read_embeddings(args.embeddings, kind)
+    query = query_vector(args, table)
+    index = build_index(table.vectors, args.index)
+    scores, found = (values[0] for values in search(index, query[None], args.k))
+    rows = table.rows[found]
+    names = [table.names[i] for i in found]
+    result = [
+        (rank + 1, int(row), name, float(score))
+        for rank, (row, name, score) in enumerate(zip(rows, names, scores, strict=True))
+    ]
+    args.output.mkdir(parents=True, exist_ok=True)
+    write_csv(args.output / "search.csv", ("rank", "row", "name", "cosine"), result)
+    for line in result:
+        print(f"{line[0]:>3}  row {line[1]:>7}  {line[3]:.3f}  {line[2]}")
+    if args.data is not None:
+        picture = mosaic(args.data, rows, args.output / "search.png")
+        print(f"mosaic: {picture}")
