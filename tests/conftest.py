@@ -43,6 +43,13 @@ def tiny_mae(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return fit_tiny(tmp_path_factory, "pretrain", "tiny-pretrain") / LAST
 
 
+@pytest.fixture(scope="session")
+def tiny_embeddings(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Shards of `galvision predict` on the tiny embedding config (an untrained 2-block ViT)."""
+    root = fit_tiny(tmp_path_factory, "embed", "tiny-embed", "predict", "--untrained", "true")
+    return root / "embeddings"
+
+
 @pytest.fixture
 def tiny_backbone_kwargs() -> dict:
     """A 2-block, 48-wide ViT on 32×32 stamps: fast enough for every unit test."""

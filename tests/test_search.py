@@ -8,10 +8,10 @@ import pytest
 from PIL import Image
 
 from galvision.cli import main
-from galvision.embeddings.command import query_picture
 from galvision.embeddings.search import build_index, pq_subquantizers, recall_at_k, search
+from galvision.embeddings.search_command import query_picture
 from galvision.errors import ConfigError, DataError
-from helpers.training import config_args, csv_rows
+from helpers.training import csv_rows
 
 
 @pytest.mark.parametrize("kind", ["flat", "hnsw", "ivfpq"])
@@ -41,18 +41,12 @@ def test_recall_and_bad_input():
         build_index(np.empty((0, 8)))
 
 
-@pytest.fixture(scope="module")
-def embedded(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("embed")
-    main(["predict", *config_args("embed"), "--trainer.default_root_dir", str(root),
-          "--untrained", "true"])  # fmt: skip
-    return root / "embeddings"
-
-
-def test_search_by_name_finds_the_row_itself_and_draws_the_mosaic(embedded, tmp_path, capsys):
+def test_search_by_name_finds_the_row_itself_and_draws_the_mosaic(
+    tiny_embeddings, tmp_path, capsys
+):
     out = tmp_path / "out"
     conf = Path(__file__).parent / "conf" / "tiny_morphology.yaml"
-    main(["search", str(embedded), "--name", "row5", "-k", "6", "--data", str(conf),
+    main(["search", str(tiny_embeddings), "--name", "row5", "-k", "6", "--data", str(conf),
           "--output", str(out)])  # fmt: skip
     rows = csv_rows(out / "search.csv")
     assert [row["rank"] for row in rows] == ["1", "2", "3", "4", "5", "6"]
@@ -69,12 +63,12 @@ def test_search_by_name_finds_the_row_itself_and_draws_the_mosaic(embedded, tmp_
         (["--name", "andromeda"], "no embedded row is named 'andromeda'"),
     ],
 )
-def test_bad_queries_are_one_line_errors(embedded, tmp_path, query, message):
+def test_bad_queries_are_one_line_errors(tiny_embeddings, tmp_path, query, message):
     wrong = tmp_path / "q.png"
     Image.fromarray(np.zeros((40, 40, 3), dtype=np.uint8)).save(wrong)
     arguments = [part.format(wrong=wrong) for part in query]
     with pytest.raises(SystemExit) as stopped:
-        main(["search", str(embedded), *arguments, "--output", str(tmp_path / "o")])
+        main(["search", str(tiny_embeddings), *arguments, "--output", str(tmp_path / "o")])
     assert re.search(message, str(stopped.value.code)), stopped.value.code
 
 

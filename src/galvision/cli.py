@@ -223,9 +223,13 @@ def main(args: list[str] | None = None) -> None:
 
             benchmark_main(argv[1:])
         elif argv and argv[0] == "search":
-            from galvision.embeddings.command import search_main
+            from galvision.embeddings.search_command import search_main
 
             search_main(argv[1:])
+        elif argv and argv[0] == "cluster":
+            from galvision.embeddings.cluster_command import cluster_main
+
+            cluster_main(argv[1:])
         elif argv and argv[0] == "export":
             from galvision.export import export_main
 

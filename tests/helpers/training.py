@@ -83,12 +83,14 @@ def predict_folder(name: str, ckpt: Path, out: Path, folder: Path, *extra: str) 
     )
 
 
-def fit_tiny(tmp_path_factory: pytest.TempPathFactory, task: str, name: str) -> Path:
-    """Run directory of `galvision fit` on a tiny shipped task, simulating into the test cache."""
+def fit_tiny(
+    tmp_path_factory: pytest.TempPathFactory, task: str, name: str, verb: str = "fit", *extra: str
+) -> Path:
+    """Run folder of `galvision <verb>` on a tiny shipped task, simulating into the test cache."""
     root = tmp_path_factory.mktemp(name)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("GALVISION_CACHE", str(tmp_path_factory.getbasetemp() / "galvision-cache"))
-        main(["fit", *config_args(task), "--trainer.default_root_dir", str(root)])
+        main([verb, *config_args(task), "--trainer.default_root_dir", str(root), *extra])
     return root
 
 

@@ -13,35 +13,22 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from jsonargparse import ArgumentParser
 
 from galvision import api
 from galvision.callbacks.writing import write_csv
 from galvision.checkpoints import load_checkpoint_task
-from galvision.data import keys
-from galvision.data.datamodules import GalaxyDataModule
 from galvision.data.pictures import decode_picture
 from galvision.data.simulate.symbols import class_symbol
+from galvision.embeddings.catalogue import Catalogue
 from galvision.embeddings.search import INDEX_KINDS, build_index, search
 from galvision.embeddings.store import EmbeddingTable, read_embeddings
 from galvision.errors import ConfigError, DataError
 from galvision.folders import check_writable
 from galvision.plotting import save_ranked_mosaic
 from galvision.tasks.alignment import AlignmentTask
-from galvision.transforms import Observe, apply_transforms
 
 MOSAIC_COLUMNS = 4
 SYMBOL_SEED = 0
-
-
-def load_datamodule(path: Path) -> GalaxyDataModule:
-    """The datamodule a data config (``configs/data/*.yaml``) describes."""
-    if not path.is_file():
-        raise ConfigError(f"--data: no such data config {path}")
-    parser = ArgumentParser(exit_on_error=False, parser_mode="omegaconf")
-    parser.add_subclass_arguments(GalaxyDataModule, "data")
-    config = parser.parse_args(["--data", str(path)])
-    return parser.instantiate_classes(config).data
 
 
 def query_picture(path: Path, bands: int, size: int) -> torch.Tensor:
@@ -94,18 +81,6 @@ def query_vector(args: argparse.Namespace, table: EmbeddingTable) -> np.ndarray:
     return api.embed(backbone, image)[0]
 
 
-def mosaic(data_config: Path, rows: np.ndarray, path: Path) -> Path:
-    """The catalogue images of ``rows`` in rank order, ``MOSAIC_COLUMNS`` to a line."""
-    datamodule = load_datamodule(data_config)
-    datamodule.prepare_data()
-    catalogue = datamodule.catalogue()
-    if rows.max() >= len(catalogue):
-        raise DataError(f"--data {data_config}: has {len(catalogue)} rows, the embeddings more")
-    batch = torch.utils.data.default_collate([catalogue[int(row)] for row in rows])
-    images = apply_transforms([Observe()], batch, "test")[keys.IMAGE].clamp(0, 1)
-    return save_ranked_mosaic(images.numpy(), path, MOSAIC_COLUMNS)
-
-
 def build_parser() -> argparse.ArgumentParser:
     """Arguments of ``galvision search``."""
     parser = argparse.ArgumentParser(prog="galvision search", description=__doc__)
@@ -148,5 +123,6 @@ def search_main(argv: list[str]) -> None:
     for line in result:
         print(f"{line[0]:>3}  row {line[1]:>7}  {line[3]:.3f}  {line[2]}")
     if args.data is not None:
-        picture = mosaic(args.data, rows, args.output / "search.png")
+        images = Catalogue(args.data).images(rows)
+        picture = save_ranked_mosaic(images, args.output / "search.png", MOSAIC_COLUMNS)
         print(f"mosaic: {picture}")
