@@ -230,6 +230,10 @@ def main(args: list[str] | None = None) -> None:
             from galvision.embeddings.cluster_command import cluster_main
 
             cluster_main(argv[1:])
+        elif argv and argv[0] == "outliers":
+            from galvision.embeddings.outliers_command import outliers_main
+
+            outliers_main(argv[1:])
         elif argv and argv[0] == "export":
             from galvision.export import export_main
 

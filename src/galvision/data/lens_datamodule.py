@@ -206,3 +206,17 @@ class LensStampDataModule(LensFieldDataModule):
                 seed=self.fields.seed,
                 stamp_size=self.stamp_size,
             )
+
+    def catalogue(self) -> LensStampDataset:
+        """Every object's stamp, in object order, with its evaluation PSF and noise."""
+        path = cached_lens_fields(self.fields, workers=self.simulation_workers)
+        with h5py.File(path, "r") as file:
+            count = len(file["objects/field"])
+        return LensStampDataset(
+            path,
+            np.arange(count),
+            train=False,
+            bands=self.fields.bands,
+            seed=self.fields.seed,
+            stamp_size=self.stamp_size,
+        )
