@@ -41,7 +41,7 @@ def test_artefacts_add_light_where_they_should():
     star = saturated_star(clean, rng) - clean
     assert star.sum() > 20 * clean.sum() * 0.99  # far brighter than the galaxy
     column = int(np.unravel_index(star[0].argmax(), star[0].shape)[1])
-    assert (star[0][:, column] > 0.4 * star[0].max()).sum() > 5  # the bleed trail
+    assert (star[0][:, column] >= 3 * clean.max()).sum() > 5  # the bleed trail
 
 
 def test_outliers_verb_ranks_every_row(tiny_embeddings, tmp_path, capsys):

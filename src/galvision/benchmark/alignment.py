@@ -61,6 +61,7 @@ from galvision.transforms import apply_transforms
 
 TRI_MODAL, IMAGE_TEXT = "tri-modal", "image-text"
 PROBED_VARIANTS = (TRI_MODAL, IMAGE_TEXT)  # the few-label rows need both
+SYMBOL_FREE = {IMAGE_TEXT}  # variants whose symbol tower is never trained
 MODEL = "--model.init_args."
 # Each variant: its changes to the alignment config.
 VARIANTS: dict[str, tuple[str, ...]] = {
@@ -177,10 +178,12 @@ def zero_shot_rows(models: AlignedModels, sim, real) -> tuple[list[dict], list[d
     sim_rows, retrieval_rows, real_rows = [], [], []
     for name, metrics in models.metrics.items():
         task = models.task(name)
+        sources = [s for s in SOURCES if name not in SYMBOL_FREE or s == "text"]
         sim_rows.append(
             {
                 "variant": name,
-                **{s: metrics[f"test/zero_shot_{s}"] for s in SOURCES},
+                **dict.fromkeys(SOURCES, "—"),
+                **{s: metrics[f"test/zero_shot_{s}"] for s in sources},
                 "retrieval": metrics["test/retrieval_image_text"],
             }
         )
@@ -198,7 +201,7 @@ def zero_shot_rows(models: AlignedModels, sim, real) -> tuple[list[dict], list[d
         real_rows.append(
             {"variant": name, "from": "GZ1 class words", **real_scores(own, labels, names)}
         )
-        for source in SOURCES:
+        for source in sources:
             mapped = gather_classes(
                 zero_shot_probabilities(task, embeddings, source), task.class_names, names
             )

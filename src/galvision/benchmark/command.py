@@ -21,6 +21,7 @@ BENCHMARKS = {
     "lens": ("galvision.benchmark.lens", "strong-lens detection vs Faster R-CNN"),
     "align": ("galvision.benchmark.alignment", "zero-shot and few-label morphology, text queries"),
     "outliers": ("galvision.benchmark.outliers", "planted rare objects found from embeddings"),
+    "speed": ("galvision.benchmark.speed", "framework overhead, data path, search at scale"),
     "throughput": ("galvision.benchmark.throughput", "training and inference images per second"),
 }
 

@@ -13,6 +13,7 @@ import numpy as np
 TRAIL_WIDTH = (0.8, 2.0)  # pixels
 STAR_FLUX_OVER_GALAXY = (20.0, 200.0)
 BLEED_LENGTH = (0.2, 0.6)  # of the stamp side, each way
+BLEED_OVER_GALAXY_PEAK = (3.0, 10.0)
 
 
 def satellite_trail(clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -37,5 +38,7 @@ def saturated_star(clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     star = flux * core[None] / core.sum()
     reach = rng.uniform(*BLEED_LENGTH) * height
     column = (np.abs(x - round(centre[0])) < 0.5) & (np.abs(y - centre[1]) < reach)
-    star[:, column] = np.maximum(star[:, column], star.max(axis=(1, 2), keepdims=True)[:, 0] * 0.5)
-    return clean + star
+    # The overflowing charge runs along the column at a few times the galaxy's peak: enough to
+    # saturate the display, as a full well does, without outshining the star itself.
+    bleed = clean.max(axis=(1, 2), keepdims=True) * rng.uniform(*BLEED_OVER_GALAXY_PEAK)
+    return clean + star + bleed * column[None]
