@@ -17,6 +17,7 @@ import numpy as np
 
 from galvision.benchmark.report import write_report
 from galvision.callbacks.writing import write_csv
+from galvision.embeddings.arguments import embeddings_parser, parse_verb
 from galvision.embeddings.catalogue import Catalogue
 from galvision.embeddings.cluster import (
     METHODS,
@@ -27,7 +28,6 @@ from galvision.embeddings.cluster import (
     purity,
 )
 from galvision.embeddings.store import read_embeddings
-from galvision.folders import check_writable
 from galvision.plotting import save_image_grid
 
 GALLERY_MEMBERS = 6
@@ -94,25 +94,20 @@ def cluster_rows(consensus: Consensus, classes, names) -> list[dict]:
 
 def build_parser() -> argparse.ArgumentParser:
     """Arguments of ``galvision cluster``."""
-    parser = argparse.ArgumentParser(prog="galvision cluster", description=__doc__)
-    parser.add_argument("embeddings", type=Path, help="folder of galvision predict's shards")
-    parser.add_argument("--kind", choices=("embedding", "aligned"), default="embedding")
+    parser = embeddings_parser("galvision cluster", __doc__, "cluster_results")
     parser.add_argument("--clusters", type=int, default=20)
     parser.add_argument("--components", type=int, default=32, help="PCA components clustered")
     parser.add_argument(
         "--agreement", type=int, default=3, help=f"methods of {len(METHODS)} that must agree"
     )
-    parser.add_argument("--data", type=Path, help="the catalogue's data config: classes, gallery")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--output", type=Path, default=Path("cluster_results"))
     return parser
 
 
 def cluster_main(argv: list[str]) -> None:
     """Run ``galvision cluster`` and print its tables."""
-    args = build_parser().parse_args(argv)
-    check_writable(args.output, "--output")
-    table = read_embeddings(args.embeddings, args.kind)
+    args = parse_verb(build_parser(), argv)
+    table = read_embeddings(args.embeddings, args.kind or "embedding")
     consensus = consensus_clusters(
         table.vectors, args.clusters, args.components, args.agreement, args.seed
     )

@@ -8,16 +8,15 @@ or an isolation forest (:mod:`galvision.embeddings.outliers`) and writes the ran
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import numpy as np
 
 from galvision.callbacks.writing import write_csv
+from galvision.embeddings.arguments import embeddings_parser, parse_verb
 from galvision.embeddings.catalogue import Catalogue
 from galvision.embeddings.outliers import SCORERS, outlier_scores
 from galvision.embeddings.store import read_embeddings
 from galvision.errors import ConfigError
-from galvision.folders import check_writable
 from galvision.plotting import save_ranked_mosaic
 
 SHOWN = 24
@@ -25,24 +24,19 @@ SHOWN = 24
 
 def build_parser() -> argparse.ArgumentParser:
     """Arguments of ``galvision outliers``."""
-    parser = argparse.ArgumentParser(prog="galvision outliers", description=__doc__)
-    parser.add_argument("embeddings", type=Path, help="folder of galvision predict's shards")
-    parser.add_argument("--kind", choices=("embedding", "aligned"), default="embedding")
+    parser = embeddings_parser("galvision outliers", __doc__, "outlier_results")
     parser.add_argument("--method", choices=SCORERS, default="knn")
     parser.add_argument("--top", type=int, default=100, help="rows listed first in the output")
-    parser.add_argument("--data", type=Path, help="the catalogue's data config, for the PNG")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--output", type=Path, default=Path("outlier_results"))
     return parser
 
 
 def outliers_main(argv: list[str]) -> None:
     """Run ``galvision outliers`` and print its top rows."""
-    args = build_parser().parse_args(argv)
-    check_writable(args.output, "--output")
+    args = parse_verb(build_parser(), argv)
     if args.top < 1:
         raise ConfigError(f"--top must be ≥ 1, got {args.top}")
-    table = read_embeddings(args.embeddings, args.kind)
+    table = read_embeddings(args.embeddings, args.kind or "embedding")
     scores = outlier_scores(table.vectors, args.method, args.seed)
     order = np.argsort(-scores, kind="stable")[: args.top]
     ranked = [

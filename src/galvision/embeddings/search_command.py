@@ -19,11 +19,11 @@ from galvision.callbacks.writing import write_csv
 from galvision.checkpoints import load_checkpoint_task
 from galvision.data.pictures import decode_picture
 from galvision.data.simulate.symbols import class_symbol
+from galvision.embeddings.arguments import embeddings_parser, parse_verb
 from galvision.embeddings.catalogue import Catalogue
 from galvision.embeddings.search import INDEX_KINDS, build_index, search
 from galvision.embeddings.store import EmbeddingTable, read_embeddings
 from galvision.errors import ConfigError, DataError
-from galvision.folders import check_writable
 from galvision.plotting import save_ranked_mosaic
 from galvision.tasks.alignment import AlignmentTask
 
@@ -83,8 +83,7 @@ def query_vector(args: argparse.Namespace, table: EmbeddingTable) -> np.ndarray:
 
 def build_parser() -> argparse.ArgumentParser:
     """Arguments of ``galvision search``."""
-    parser = argparse.ArgumentParser(prog="galvision search", description=__doc__)
-    parser.add_argument("embeddings", type=Path, help="folder of galvision predict's shards")
+    parser = embeddings_parser("galvision search", __doc__, "search_results")
     query = parser.add_mutually_exclusive_group(required=True)
     query.add_argument("--name", help="a catalogue name: its own embedding is the query")
     query.add_argument("--image", type=Path, help="a PNG/JPEG cutout of the model's size")
@@ -92,19 +91,14 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--symbol", help="a class whose Galaxy Zoo-style symbol is the query")
     parser.add_argument("--alignment", help="AlignmentTask checkpoint (text, symbol queries)")
     parser.add_argument("--backbone", help="backbone weights that made the embeddings (images)")
-    parser.add_argument("--kind", choices=("embedding", "aligned"), help="default: aligned "
-                        "with --alignment, else embedding")  # fmt: skip
     parser.add_argument("--index", choices=INDEX_KINDS, default="flat")
     parser.add_argument("-k", type=int, default=16, help="neighbours to return")
-    parser.add_argument("--data", type=Path, help="the catalogue's data config, for the PNG")
-    parser.add_argument("--output", type=Path, default=Path("search_results"))
     return parser
 
 
 def search_main(argv: list[str]) -> None:
     """Run ``galvision search`` and print its top ``k``."""
-    args = build_parser().parse_args(argv)
-    check_writable(args.output, "--output")
+    args = parse_verb(build_parser(), argv)
     if args.k < 1:
         raise ConfigError(f"-k must be ≥ 1, got {args.k}")
     kind = args.kind or ("aligned" if args.alignment else "embedding")
