@@ -8,7 +8,10 @@ from galvision.cli import main
 from helpers.catalogues import write_gz1
 from helpers.training import CONF, REPO, config_args
 
-TASKS = sorted(path.stem for path in (REPO / "tasks").glob("*.yaml"))
+PREDICT_ONLY = ["embed"]  # tasks that train nothing; tests/test_embeddings.py runs them
+TASKS = sorted(
+    path.stem for path in (REPO / "tasks").glob("*.yaml") if path.stem not in PREDICT_ONLY
+)
 # The checkpoint file names the metric each task declares as its `monitor`.
 MONITORED = {
     "align": "zero_shot_text",
@@ -27,6 +30,15 @@ MONITORED = {
 def test_every_task_has_a_tiny_overlay_and_a_monitored_metric():
     assert sorted(MONITORED) == TASKS
     assert all((CONF / f"{name}.yaml").is_file() for name in TASKS)
+
+
+@pytest.mark.parametrize("name", PREDICT_ONLY)
+def test_predict_only_config_parses_alone(name, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["predict", "--config", str(REPO / "tasks" / f"{name}.yaml"), "--print_config"])
+    assert exit_info.value.code == 0
+    assert "class_path: galvision.tasks." in capsys.readouterr().out
+    assert (CONF / f"{name}.yaml").is_file()
 
 
 @pytest.mark.parametrize("name", TASKS)
