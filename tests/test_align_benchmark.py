@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from galvision.benchmark.alignment import label_budgets, parse_fractions, parse_variants
+from galvision.benchmark.aligned_runs import parse_fractions, parse_variants
+from galvision.benchmark.few_labels import label_budgets
 from galvision.cli import main
 from galvision.data.labelled import labelled_training
 from galvision.errors import ConfigError
