@@ -96,10 +96,9 @@ def embed_images(task: AlignmentTask, dataset, observe: bool) -> tuple[torch.Ten
 
 @torch.no_grad()
 def zero_shot_probabilities(
-    task: AlignmentTask, embeddings: torch.Tensor, source: str
+    task: AlignmentTask, embeddings: torch.Tensor, prototypes: torch.Tensor
 ) -> torch.Tensor:
-    """Class probabilities of image embeddings from the prompts, the symbols or both."""
-    prototypes = task.class_prototypes()[source]
+    """Class probabilities of image embeddings from class prototypes (K, dim) in their space."""
     return (task.network.scale() * embeddings @ prototypes.T).softmax(1)
 
 
@@ -167,13 +166,16 @@ def zero_shot_rows(models: AlignedModels, sim, real) -> tuple[list[dict], list[d
         names = real.class_names
         embeddings, labels, _ = embed_images(task, real.datasets["test"], observe=False)
         words = task.class_text_embeddings({gz1: GZ1_PROMPTS[gz1] for gz1 in names})
-        own = (task.network.scale() * embeddings @ words.T).softmax(1)
+        own = zero_shot_probabilities(task, embeddings, words)
         real_rows.append(
             {"variant": name, "from": "GZ1 class words", **real_scores(own, labels, names)}
         )
+        prototypes = task.class_prototypes()
         for source in sources:
             mapped = gather_classes(
-                zero_shot_probabilities(task, embeddings, source), task.class_names, names
+                zero_shot_probabilities(task, embeddings, prototypes[source]),
+                task.class_names,
+                names,
             )
             real_rows.append(
                 {

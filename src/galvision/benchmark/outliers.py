@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from sklearn.decomposition import PCA
-from torch.utils.data import default_collate
 from torchmetrics.functional.classification import binary_average_precision
 from torchmetrics.functional.retrieval import retrieval_recall
 
@@ -31,7 +30,6 @@ from galvision.embeddings.catalogue import Catalogue
 from galvision.embeddings.outliers import SCORERS, outlier_scores
 from galvision.errors import ConfigError
 from galvision.plotting import save_ranked_mosaic
-from galvision.transforms import Observe, apply_transforms
 
 KINDS = ("lens", "merger", "satellite_trail", "saturated_star")
 ARTEFACTS = {"satellite_trail": satellite_trail, "saturated_star": saturated_star}
@@ -40,18 +38,15 @@ TOP = 100
 SHOWN = 24
 
 
-@torch.no_grad()
 def with_artefacts(catalogue: Catalogue, rows: np.ndarray, kind: str, seed: int) -> np.ndarray:
     """Observed images of ``rows`` with an artefact of ``kind`` drawn on each clean galaxy."""
     rng = np.random.default_rng([seed, KINDS.index(kind)])
-    samples = []
-    for row in rows:
-        sample = dict(catalogue.rows[int(row)])
-        clean = sample[keys.CLEAN].numpy()
-        sample[keys.CLEAN] = torch.from_numpy(ARTEFACTS[kind](clean, rng).astype(np.float32))
-        samples.append(sample)
-    batch = apply_transforms([Observe()], default_collate(samples), "test")
-    return batch[keys.IMAGE].clamp(0, 1).numpy()
+
+    def draw(sample: dict) -> dict:
+        clean = ARTEFACTS[kind](sample[keys.CLEAN].numpy(), rng)
+        return sample | {keys.CLEAN: torch.from_numpy(clean.astype(np.float32))}
+
+    return catalogue.images(rows, edit=draw)
 
 
 def planted_catalogue(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:

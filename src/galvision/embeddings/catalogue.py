@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -42,11 +43,15 @@ class Catalogue:
             )
 
     @torch.no_grad()
-    def images(self, rows: np.ndarray) -> np.ndarray:
-        """Display-space images (N, C, H, W) of ``rows``, simulations observed as in evaluation."""
+    def images(self, rows: np.ndarray, edit: Callable[[dict], dict] | None = None) -> np.ndarray:
+        """Display-space images (N, C, H, W) of ``rows``, simulations observed as in evaluation;
+        ``edit`` changes each sample first (e.g. draws an artefact on its clean galaxy)."""
         self.check_rows(rows)
-        batch = default_collate([self.rows[int(row)] for row in rows])
-        return apply_transforms([Observe()], batch, "test")[keys.IMAGE].clamp(0, 1).numpy()
+        samples = [self.rows[int(row)] for row in rows]
+        if edit is not None:
+            samples = [edit(dict(sample)) for sample in samples]
+        batch = apply_transforms([Observe()], default_collate(samples), "test")
+        return batch[keys.IMAGE].clamp(0, 1).numpy()
 
     def labels(self, rows: np.ndarray) -> np.ndarray | None:
         """The class of each of ``rows``, or None for a catalogue without classes."""
