@@ -8,7 +8,13 @@ import pytest
 from PIL import Image
 
 from galvision.cli import main
-from galvision.embeddings.search import build_index, pq_subquantizers, recall_at_k, search
+from galvision.embeddings.search import (
+    build_index,
+    pq_subquantizers,
+    precision_by_class,
+    recall_at_k,
+    search,
+)
 from galvision.embeddings.search_command import query_picture
 from galvision.errors import ConfigError, DataError
 from helpers.training import csv_rows
@@ -39,6 +45,29 @@ def test_recall_and_bad_input():
         build_index(np.ones((10, 8)), "lsh")
     with pytest.raises(DataError, match="non-empty"):
         build_index(np.empty((0, 8)))
+
+
+def test_precision_by_class_leaves_the_query_out():
+    rng = np.random.default_rng(0)
+    centres = 10 * rng.normal(size=(2, 8)).astype(np.float32)
+    vectors = centres[[0] * 6 + [1] * 6] + 0.1 * rng.normal(size=(12, 8)).astype(np.float32)
+    labels = np.array([0] * 5 + [1] * 7)  # row 5 is labelled 1 but lies among the 0s
+    found = precision_by_class(build_index(vectors), vectors, labels, 5)
+    assert found[0] == pytest.approx(4 / 5)  # the 5 others of each 0 include row 5
+    assert found[1] == pytest.approx(6 / 7)  # row 5 finds no 1 among its nearest
+
+
+def test_evaluate_reports_precision_by_class(tiny_embeddings, tmp_path, capsys):
+    conf = Path(__file__).parent / "conf" / "tiny_morphology.yaml"
+    out = tmp_path / "out"
+    main(["search", str(tiny_embeddings), "--evaluate", "-k", "3", "--data", str(conf),
+          "--output", str(out)])  # fmt: skip
+    rows = csv_rows(out / "search_precision.csv")
+    assert rows[-1]["class"] == "mean over classes"
+    assert all(0 <= float(row["precision_flat"]) <= 1 for row in rows)
+    assert "Precision@3 by class" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="--evaluate needs --data"):
+        main(["search", str(tiny_embeddings), "--evaluate", "--output", str(out)])
 
 
 def test_search_by_name_finds_the_row_itself_and_draws_the_mosaic(

@@ -23,6 +23,9 @@ def test_speed_tables_put_every_figure_beside_its_baseline(tmp_path, capsys):
           "--dim", "8", "--output", str(tmp_path)])  # fmt: skip
     framework = csv_rows(tmp_path / "speed_framework.csv")
     assert float(framework[0]["ratio"]) == 1.0 and float(framework[1]["rate"]) > 0
+    ddp = csv_rows(tmp_path / "speed_ddp.csv")
+    assert [row["what"][-13:] for row in ddp] == ["1 process(es)", "2 process(es)"]
+    assert float(ddp[0]["ratio"]) == 1.0 and float(ddp[1]["rate"]) > 0
     data = csv_rows(tmp_path / "speed_data.csv")
     assert data[0]["rate"] == framework[1]["rate"]  # training's rate is the data baseline
     assert [row["unit"] for row in data[2:]] == ["stamps/s", "stamps/s"]

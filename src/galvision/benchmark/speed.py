@@ -2,6 +2,8 @@
 
 - framework: a ``ClassificationTask`` training step run by Lightning's loop against a plain
   PyTorch loop over the same model, batch and optimizer (the overhead in per cent);
+- DDP: the same step under Lightning's DDP on CPU (gloo), 2 processes against 1 (forked, so
+  the configured task need not pickle);
 - data: cached survey samples read and collated per second against the rate training
   consumes them, and GalSim stamps simulated per second in one process and in all;
 - search: queries per second, memory per vector and recall@10 of FAISS indexes against exact
@@ -17,7 +19,7 @@ import argparse
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import faiss
@@ -34,51 +36,81 @@ from galvision.data.simulate.survey import simulate_survey
 from galvision.embeddings.search import build_index, recall_at_k, search, unit_rows
 
 INDEXES = ("flat", "ivfpq", "hnsw")
+PARTS = ("framework", "ddp", "data", "search")
 QUERIES = 1000
 NEIGHBOURS = 10
 
 
 def median_rate(timed: Callable[[], float], repeats: int) -> tuple[float, float]:
     """Median of ``repeats`` rates returned by ``timed()``, and their spread in per cent."""
-    rates = [timed() for _ in range(repeats)]
-    median = statistics.median(rates)
-    return median, 100 * (max(rates) - min(rates)) / median
+    return median_rates([timed], repeats)[0]
+
+
+def median_rates(timed: Sequence[Callable[[], float]], repeats: int) -> list[tuple[float, float]]:
+    """``median_rate`` of each of ``timed``, their blocks interleaved so that a drift of the
+    machine's speed during the run falls on all of them alike."""
+    rates = [[] for _ in timed]
+    for _ in range(repeats):
+        for block, found in zip(timed, rates, strict=True):
+            found.append(block())
+    medians = [statistics.median(found) for found in rates]
+    return [
+        (median, 100 * (max(found) - min(found)) / median)
+        for median, found in zip(medians, rates, strict=True)
+    ]
 
 
 # -- framework overhead ---------------------------------------------------------------------
 class StepClock(L.Callback):
-    """Wall-clock time of every training step after the first ``skip``."""
+    """Wall-clock seconds per training step after the first ``skip`` steps; with ``record``,
+    the global-zero rank also writes them there (a forked process's callback is a copy)."""
 
-    def __init__(self, skip: int) -> None:
-        self.skip, self.times = skip, []
+    def __init__(self, skip: int, record: Path | None = None) -> None:
+        self.skip, self.record, self.start = skip, record, None
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
-        if batch_idx == self.skip:
+        # The global step, not the batch index: under DDP each rank's epoch is shorter.
+        if trainer.global_step == self.skip and self.start is None:
             self.start = time.perf_counter()
 
     def on_train_end(self, trainer, pl_module) -> None:
-        self.times.append(time.perf_counter() - self.start)
+        self.seconds = (time.perf_counter() - self.start) / (trainer.global_step - self.skip)
+        if self.record is not None and trainer.is_global_zero:
+            self.record.write_text(str(self.seconds))
 
 
-def framework_rows(args: argparse.Namespace) -> list[dict]:
-    """Images per second of one task's steps under Lightning and in a plain loop."""
-    cli = configure(args.config, args.output / "speed-run", 1, 0, [])
-    task, data = cli.model, cli.datamodule
-    data.batch_size = args.batch_size
-    data.prepare_data()
-    data.setup("fit")
-    batch = next(iter(data.train_dataloader()))  # one real batch, observed inside each step
+def lightning_rate(
+    task: L.LightningModule, batch: dict, args: argparse.Namespace, devices: int = 1
+) -> float:
+    """Images per second (over all processes) of ``args.steps`` Lightning training steps."""
     steps = args.warmup + args.steps
-
-    def lightning_block() -> float:
-        clock = StepClock(args.warmup)
+    with tempfile.TemporaryDirectory() as folder:
+        clock = StepClock(args.warmup, Path(folder) / "seconds")
         trainer = L.Trainer(
-            accelerator="cpu", max_steps=steps, logger=False, enable_checkpointing=False,
+            accelerator="cpu", devices=devices, max_steps=steps, logger=False,
+            strategy="ddp_fork" if devices > 1 else "auto", enable_checkpointing=False,
             enable_progress_bar=False, enable_model_summary=False, callbacks=[clock],
             num_sanity_val_steps=0, limit_val_batches=0,
         )  # fmt: skip
         trainer.fit(task, DataLoader([batch] * steps, batch_size=None))
-        return args.steps * args.batch_size / clock.times[0]
+        seconds = float(clock.record.read_text())
+    return devices * args.batch_size / seconds
+
+
+def task_and_batch(args: argparse.Namespace) -> tuple[L.LightningModule, dict]:
+    """The timed task of ``--config`` and one real batch of its training data."""
+    cli = configure(args.config, args.output / "speed-run", 1, 0, [])
+    data = cli.datamodule
+    data.batch_size = args.batch_size
+    data.prepare_data()
+    data.setup("fit")
+    return cli.model, next(iter(data.train_dataloader()))  # observed inside each step
+
+
+def framework_rows(args: argparse.Namespace) -> list[dict]:
+    """Images per second of one task's steps under Lightning and in a plain loop."""
+    task, batch = task_and_batch(args)
+    steps = args.warmup + args.steps
 
     def plain_block() -> float:
         optimizer = torch.optim.AdamW(task.parameters(), lr=1e-4)
@@ -92,13 +124,29 @@ def framework_rows(args: argparse.Namespace) -> list[dict]:
             optimizer.step()
         return args.steps * args.batch_size / (time.perf_counter() - start)
 
-    plain, plain_spread = median_rate(plain_block, args.repeats)
-    framed, framed_spread = median_rate(lightning_block, args.repeats)
+    (plain, plain_spread), (framed, framed_spread) = median_rates(
+        [plain_block, lambda: lightning_rate(task, batch, args)], args.repeats
+    )
     return [
         {"what": "plain PyTorch loop (baseline)", "rate": plain, "unit": "images/s",
          "spread_pct": plain_spread, "ratio": 1.0},
         {"what": "Lightning Trainer, GalaxyTask step", "rate": framed, "unit": "images/s",
          "spread_pct": framed_spread, "ratio": framed / plain},
+    ]  # fmt: skip
+
+
+def ddp_rows(args: argparse.Namespace) -> list[dict]:
+    """Images per second over all processes of DDP on CPU (gloo), 1 against ``--ddp`` ranks."""
+    task, batch = task_and_batch(args)
+    counts = (1, args.ddp)
+    rates = median_rates(
+        [lambda d=devices: lightning_rate(task, batch, args, d) for devices in counts],
+        args.repeats,
+    )
+    return [
+        {"what": f"Lightning DDP on CPU (gloo), {devices} process(es)", "rate": rate,
+         "unit": "images/s", "spread_pct": spread, "ratio": rate / rates[0][0]}
+        for devices, (rate, spread) in zip(counts, rates, strict=True)
     ]  # fmt: skip
 
 
@@ -208,41 +256,56 @@ def projection(args: argparse.Namespace, search: list[dict]) -> str:
 
 
 def run(args: argparse.Namespace) -> str:
-    """Run ``galvision benchmark speed`` from parsed arguments."""
+    """Run ``galvision benchmark speed`` from parsed arguments (the ``--parts`` asked for)."""
     torch.manual_seed(args.seed)
-    framework = framework_rows(args)
     columns = ["what", "rate", "unit", "spread_pct", "ratio"]
-    text = write_report(
-        framework, columns, args.output / "speed_framework", "Speed: framework overhead",
-        f"Batches of {args.batch_size} for the model of {describe_config(args.config)} on "
-        f"{torch.get_num_threads()} CPU threads; {args.repeats} blocks of {args.steps} steps "
-        f"after {args.warmup}.",
-    )  # fmt: skip
-    text += "\n" + write_report(
-        data_rows(args, framework[1]["rate"]), columns, args.output / "speed_data",
-        "Speed: data path", f"Reading: the training split of the cached data of "
-        f"{describe_config(args.config)}, one process, batches of {args.batch_size}. "
-        f"Simulation: {args.stamps} realistic morphology stamps into a fresh file.",
-    )  # fmt: skip
-    found = search_rows(args)
-    text += "\n" + write_report(
-        found,
-        ["vectors", "index", "queries_per_s", "spread_pct", "speedup", "recall_at_10",
-         "bytes_per_vector", "build_s"],
-        args.output / "speed_search", "Speed: similarity search",
-        f"{QUERIES} queries for the {NEIGHBOURS} nearest of clustered {args.dim}-d unit "
-        f"vectors; recall against the exact (flat) index. {projection(args, found)}",
-    )  # fmt: skip
-    return text
+    reports = []
+    if {"framework", "data"} & set(args.parts):  # reading is compared with training's rate
+        framework = framework_rows(args)
+        reports.append(write_report(
+            framework, columns, args.output / "speed_framework", "Speed: framework overhead",
+            f"Batches of {args.batch_size} for the model of {describe_config(args.config)} on "
+            f"{torch.get_num_threads()} CPU threads; {args.repeats} blocks of {args.steps} "
+            f"steps after {args.warmup}, the two loops' blocks taking turns.",
+        ))  # fmt: skip
+    if "ddp" in args.parts:
+        reports.append(write_report(
+            ddp_rows(args), columns, args.output / "speed_ddp", "Speed: DDP on CPU",
+            f"The same step under Lightning's DDP with the gloo backend; each process takes "
+            f"batches of {args.batch_size} and the CPU threads are shared between them, so the "
+            "rate is the global one.",
+        ))  # fmt: skip
+    if "data" in args.parts:
+        reports.append(write_report(
+            data_rows(args, framework[1]["rate"]), columns, args.output / "speed_data",
+            "Speed: data path", f"Reading: the training split of the cached data of "
+            f"{describe_config(args.config)}, one process, batches of {args.batch_size}. "
+            f"Simulation: {args.stamps} realistic morphology stamps into a fresh file.",
+        ))  # fmt: skip
+    if "search" in args.parts:
+        found = search_rows(args)
+        reports.append(write_report(
+            found,
+            ["vectors", "index", "queries_per_s", "spread_pct", "speedup", "recall_at_10",
+             "bytes_per_vector", "build_s"],
+            args.output / "speed_search", "Speed: similarity search",
+            f"{QUERIES} queries for the {NEIGHBOURS} nearest of clustered {args.dim}-d unit "
+            f"vectors; recall against the exact (flat) index. {projection(args, found)}",
+        ))  # fmt: skip
+    return "\n".join(reports)
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``galvision benchmark speed``."""
     add_config_argument(parser, "tasks/classify.yaml", "task whose step and data are timed")
+    parser.add_argument(
+        "--parts", nargs="+", choices=PARTS, default=list(PARTS), help="what to measure"
+    )
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--steps", type=int, default=30, help="timed steps per block")
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--ddp", type=int, default=2, help="DDP processes against one")
     parser.add_argument("--stamps", type=int, default=64, help="stamps simulated per rate")
     parser.add_argument(
         "--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000],

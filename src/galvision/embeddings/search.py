@@ -11,6 +11,8 @@ import math
 
 import faiss
 import numpy as np
+import torch
+from torchmetrics.retrieval import RetrievalPrecision
 
 from galvision.errors import ConfigError, DataError
 
@@ -84,3 +86,22 @@ def recall_at_k(found: np.ndarray, exact: np.ndarray) -> float:
         len(set(f.tolist()) & set(e.tolist())) / len(e) for f, e in zip(found, exact, strict=True)
     ]
     return float(np.mean(hits))
+
+
+def precision_by_class(
+    index: faiss.Index, vectors: np.ndarray, labels: np.ndarray, k: int
+) -> dict[int, float]:
+    """Mean precision@k of every row querying the others (itself left out), by its class."""
+    _, found = search(index, vectors, k + 1)
+    own = found == np.arange(len(vectors))[:, None]
+    own[~own.any(axis=1), -1] = True  # an approximate index may miss the row itself
+    others = found[~own].reshape(len(vectors), k)
+    relevant = torch.from_numpy(labels[others] == labels[:, None])
+    ranks = torch.arange(k, 0, -1, dtype=torch.float32).expand(len(vectors), k)
+    queries = torch.arange(len(vectors))[:, None].expand(-1, k)
+    result = {}
+    for label in np.unique(labels):
+        chosen = torch.from_numpy(labels == label)
+        metric = RetrievalPrecision(top_k=k)
+        result[int(label)] = float(metric(ranks[chosen], relevant[chosen], queries[chosen]))
+    return result

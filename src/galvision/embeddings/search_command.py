@@ -3,7 +3,8 @@
 Reads the shards of ``galvision predict --config tasks/embed.yaml``, builds a FAISS index
 (``galvision.embeddings.search``) and writes the top ``k`` as CSV (rank, row, name, cosine)
 and, given the catalogue's data config, as a PNG mosaic. Sentences and symbols need the
-aligned embeddings and the alignment checkpoint that made them.
+aligned embeddings and the alignment checkpoint that made them. ``--evaluate`` instead lets
+every row of a labelled catalogue query the others and reports precision@k by class.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ import numpy as np
 import torch
 
 from galvision import api
+from galvision.benchmark.report import write_report
 from galvision.callbacks.writing import write_csv
 from galvision.checkpoints import load_checkpoint_task
 from galvision.data.pictures import decode_picture
 from galvision.data.simulate.symbols import class_symbol
 from galvision.embeddings.arguments import embeddings_parser, parse_verb
 from galvision.embeddings.catalogue import Catalogue
-from galvision.embeddings.search import INDEX_KINDS, build_index, search
+from galvision.embeddings.search import INDEX_KINDS, build_index, precision_by_class, search
 from galvision.embeddings.store import EmbeddingTable, read_embeddings
 from galvision.errors import ConfigError, DataError
 from galvision.plotting import save_ranked_mosaic
@@ -81,6 +83,37 @@ def query_vector(args: argparse.Namespace, table: EmbeddingTable) -> np.ndarray:
     return api.embed(backbone, image)[0]
 
 
+def evaluate(args: argparse.Namespace, table: EmbeddingTable) -> str:
+    """Precision@k by class of every row querying the others, exact and with ``--index``."""
+    if args.data is None:
+        raise ConfigError("--evaluate needs --data: the catalogue's config, for its classes")
+    catalogue = Catalogue(args.data)
+    labels = catalogue.labels(table.rows)
+    if labels is None:
+        raise ConfigError(f"--evaluate: the catalogue of {args.data} has no classes")
+    kinds = dict.fromkeys(["flat", args.index])
+    scores = {kind: precision_by_class(build_index(table.vectors, kind), table.vectors, labels,
+                                       args.k) for kind in kinds}  # fmt: skip
+    counts = np.bincount(labels, minlength=len(catalogue.class_names))
+    rows = [
+        {"class": name, "queries": int(counts[label]),
+         "chance": (counts[label] - 1) / (len(labels) - 1),
+         **{f"precision_{kind}": scores[kind][label] for kind in kinds}}
+        for label, name in enumerate(catalogue.class_names) if counts[label]
+    ]  # fmt: skip
+    rows.append(
+        {"class": "mean over classes", "queries": len(labels),
+         "chance": float(np.mean([row["chance"] for row in rows])),
+         **{f"precision_{kind}": float(np.mean(list(scores[kind].values()))) for kind in kinds}}
+    )  # fmt: skip
+    return write_report(
+        rows, list(rows[0]), args.output / "search_precision", f"Precision@{args.k} by class",
+        f"Every one of the {len(labels)} rows of {args.embeddings} ({table.kind} vectors) "
+        f"queries the others; precision@{args.k}: the share of its {args.k} nearest of its own "
+        "class. chance: that share for a random ranking.",
+    )  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Arguments of ``galvision search``."""
     parser = embeddings_parser("galvision search", __doc__, "search_results")
@@ -89,6 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--image", type=Path, help="a PNG/JPEG cutout of the model's size")
     query.add_argument("--text", help="a sentence, e.g. 'a barred spiral with two arms'")
     query.add_argument("--symbol", help="a class whose Galaxy Zoo-style symbol is the query")
+    query.add_argument(
+        "--evaluate", action="store_true",
+        help="every row queries the rest: precision@k by class (needs --data with classes)",
+    )  # fmt: skip
     parser.add_argument("--alignment", help="AlignmentTask checkpoint (text, symbol queries)")
     parser.add_argument("--backbone", help="backbone weights that made the embeddings (images)")
     parser.add_argument("--index", choices=INDEX_KINDS, default="flat")
@@ -103,6 +140,9 @@ def search_main(argv: list[str]) -> None:
         raise ConfigError(f"-k must be ≥ 1, got {args.k}")
     kind = args.kind or ("aligned" if args.alignment else "embedding")
     table = read_embeddings(args.embeddings, kind)
+    if args.evaluate:
+        print(evaluate(args, table))
+        return
     query = query_vector(args, table)
     index = build_index(table.vectors, args.index)
     scores, found = (values[0] for values in search(index, query[None], args.k))
