@@ -98,7 +98,11 @@ def fill_checkpoint_monitor(config: Any) -> None:
     if not class_path:
         return
     module, _, name = class_path.rpartition(".")
-    metric, mode = getattr(getattr(importlib.import_module(module), name), "monitor", (None, None))
+    model_class = getattr(importlib.import_module(module), name)
+    if hasattr(model_class, "monitor_for"):
+        metric, mode = model_class.monitor_for(config.model.get("init_args"))
+    else:
+        metric, mode = getattr(model_class, "monitor", (None, None))
     for callback in config.trainer.get("callbacks") or []:
         settings = callback.get("init_args")
         if callback.get("class_path") != MODEL_CHECKPOINT or settings is None or metric is None:

@@ -1,4 +1,5 @@
-"""``galvision export``: a checkpoint's backbone as timm weights and config, or a foundation."""
+"""``galvision export``: a checkpoint's backbone as timm weights and config, or a foundation;
+or one task of a multi-task checkpoint as its own checkpoint."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from galvision.checkpoints import load_checkpoint_task
 from galvision.errors import ConfigError
 from galvision.folders import check_writable
 from galvision.tasks.base import GalaxyTask
+from galvision.tasks.export_task import export_task
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,6 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
         "loadable with timm.create_model('local-dir:<folder>', pretrained=True).",
     )
     parser.add_argument("--ckpt", type=Path, required=True, help="checkpoint of `galvision fit`")
+    parser.add_argument(
+        "--task", help="of a multi-task checkpoint: write this task's own checkpoint to --output"
+    )
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--output", type=Path, help="folder to write")
     target.add_argument(
@@ -32,6 +37,13 @@ def build_parser() -> argparse.ArgumentParser:
 def export_main(argv: list[str]) -> None:
     """Export the checkpoint named in ``argv`` and print where it went."""
     args = build_parser().parse_args(argv)
+    if args.task is not None:
+        if args.output is None:
+            raise ConfigError("--task writes a checkpoint file: give it with --output TASK.ckpt")
+        check_writable(args.output.parent, "--output")
+        written = export_task(args.ckpt, args.task, args.output)
+        print(f"task {args.task} of {args.ckpt} written to {written}")
+        return
     folder = args.output if args.output is not None else foundations_dir() / args.name
     check_writable(folder.parent, "--output" if args.output is not None else "GALVISION_CACHE")
     backbone = load_checkpoint_task(args.ckpt, GalaxyTask).backbone

@@ -20,6 +20,7 @@ BENCHMARKS = {
     "sim2real": ("galvision.benchmark.sim2real", "simulated surveys against real GZ1 galaxies"),
     "lens": ("galvision.benchmark.lens", "strong-lens detection vs Faster R-CNN"),
     "align": ("galvision.benchmark.alignment", "zero-shot and few-label morphology, text queries"),
+    "multitask": ("galvision.benchmark.multitask", "single- vs multi-task training, equal budget"),
     "outliers": ("galvision.benchmark.outliers", "planted rare objects found from embeddings"),
     "speed": ("galvision.benchmark.speed", "framework overhead, data path, search at scale"),
     "throughput": ("galvision.benchmark.throughput", "training and inference images per second"),

@@ -17,6 +17,7 @@ from galvision.checkpoints import checked_checkpoint, load_checkpoint_task
 from galvision.data import keys
 from galvision.data.intensity import DATA_RANGE, to_display
 from galvision.errors import ConfigError, DataError
+from galvision.metrics import restoration_metrics
 from galvision.models import composite
 from galvision.plotting import save_image_grid
 from galvision.tasks.base import GalaxyTask
@@ -68,6 +69,20 @@ def mask_and_reconstruct(
                 parts[key].append(batch[key])
             parts["noiseless"].append(to_display(convolve(batch[keys.CLEAN], batch[keys.PSF])))
     return MaskedSet(**{k: torch.cat(v) for k, v in parts.items()}, seconds=seconds)
+
+
+def masked_score(
+    restored: torch.Tensor, truth: torch.Tensor, mask: torch.Tensor
+) -> dict[str, float]:
+    """MSE and PSNR over the masked pixels only, and SSIM of the images that differ from
+    ``truth`` only there (``restored`` composited into it), in display space."""
+    hidden = mask.bool().expand_as(truth)
+    pixels = restored.float().clamp(0, DATA_RANGE)[hidden], truth.float()[hidden]
+    metrics = restoration_metrics()
+    metrics["mse"].update(*pixels)
+    metrics["psnr"].update(*pixels)
+    metrics["ssim"].update(composite(restored.float().clamp(0, DATA_RANGE), truth, mask), truth)
+    return {name: float(metric.compute()) for name, metric in metrics.items()}
 
 
 def pretrained_reconstruction(

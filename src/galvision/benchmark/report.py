@@ -21,11 +21,15 @@ ARROWS = {
     "labels_per_class": "labels / class",
     "map_50": "mAP@0.5 ↑",
     "map": "mAP@0.5:0.95 ↑",
+    "full_psnr": "whole-image PSNR ↑",
+    "classify_accuracy": "morphology accuracy ↑",
+    "lens_auroc": "lens AUROC ↑",
 }
 FORMATS = {
     "mse": "{:.2e}",
     "psnr": "{:.2f}",
     "ssim": "{:.4f}",
+    "full_psnr": "{:.2f}",
     "colour_mae": "{:.2e}",
     "parameters_m": "{:.2f}",
     "train_images_per_s": "{:.1f}",
@@ -87,6 +91,12 @@ def check_finite(rows: Sequence[dict], columns: Sequence[str], title: str) -> No
 def with_suffix(stem: Path, suffix: str) -> Path:
     """``stem`` + ``suffix``, keeping dots inside the stem (``brighter2.5mag``)."""
     return stem.parent / f"{stem.name}{suffix}"
+
+
+def with_spread(column: str, mean: float, spread: float | None) -> str:
+    """``mean ± spread`` formatted as ``column``'s values are (just the mean without a spread)."""
+    text = _format(column, mean)
+    return text if spread is None else f"{text} ± {_format(column, spread)}"
 
 
 def _format(column: str, value: object) -> str:

@@ -98,8 +98,8 @@ def fit_and_test(cli: GalvisionCLI, seed: int) -> dict[str, float]:
     """Train the configured task from ``seed`` (the same batches for every variant); test it."""
     seed_everything(seed, workers=True)
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
-    metrics = cli.trainer.test(cli.model, datamodule=cli.datamodule, verbose=False)[0]
-    return {name: float(value) for name, value in metrics.items()}
+    per_loader = cli.trainer.test(cli.model, datamodule=cli.datamodule, verbose=False)
+    return {name: float(value) for metrics in per_loader for name, value in metrics.items()}
 
 
 def resumable_run(

@@ -5,6 +5,7 @@ from galvision.callbacks.detection_writer import DetectionWriter
 from galvision.callbacks.embedding_writer import EmbeddingWriter
 from galvision.callbacks.foundation import PublishFoundation
 from galvision.callbacks.restored_writer import RestoredImageWriter
+from galvision.callbacks.task_proportions import TaskProportionsPlot
 
 __all__ = [
     "ClassificationWriter",
@@ -12,4 +13,5 @@ __all__ = [
     "EmbeddingWriter",
     "PublishFoundation",
     "RestoredImageWriter",
+    "TaskProportionsPlot",
 ]

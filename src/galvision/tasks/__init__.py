@@ -7,6 +7,7 @@ from galvision.tasks.contrastive import ContrastiveTask
 from galvision.tasks.deconvolution import DeconvolutionTask
 from galvision.tasks.embedding import EmbeddingTask
 from galvision.tasks.lens_detection import LensDetectionTask
+from galvision.tasks.multitask import MultiTask
 from galvision.tasks.pretrain import MaskedAutoencoderTask
 from galvision.tasks.reconstruction import ReconstructionTask
 from galvision.tasks.simulation_supervised import SimulationSupervisedTask
@@ -20,6 +21,7 @@ __all__ = [
     "GalaxyTask",
     "LensDetectionTask",
     "MaskedAutoencoderTask",
+    "MultiTask",
     "ReconstructionTask",
     "SimulationSupervisedTask",
 ]

@@ -69,6 +69,7 @@ class AlignmentTask(GalaxyTask):
     """
 
     monitor = ("val/zero_shot_text", "max")
+    name = "align"
 
     def __init__(
         self,

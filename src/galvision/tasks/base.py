@@ -56,6 +56,8 @@ class GalaxyTask(LightningModule, ABC):
     network: nn.Module
     # The metric and direction that choose the best checkpoint.
     monitor: tuple[str, str] = ("val/loss", "min")
+    # What the task's values are logged under within a MultiTask (val/<name>/loss).
+    name: str = "task"
 
     def __init__(
         self,
@@ -80,6 +82,11 @@ class GalaxyTask(LightningModule, ABC):
         if freeze_backbone:
             backbone.requires_grad_(False)
 
+    @classmethod
+    def monitor_for(cls, init_args: Any) -> tuple[str, str]:
+        """The checkpoint monitor of this task configured with ``init_args``."""
+        return cls.monitor
+
     @staticmethod
     def default_transforms() -> list[BatchTransform]:
         """Transforms when none are configured: the survey observation of clean galaxies."""
@@ -96,6 +103,26 @@ class GalaxyTask(LightningModule, ABC):
         if self.freeze_backbone:
             self.backbone.eval()
         return self
+
+    @property
+    def datamodule(self) -> Any:
+        """The datamodule this task learns from: the Trainer's, or its own within a MultiTask."""
+        return self.__dict__.get("_own_datamodule") or getattr(self._trainer, "datamodule", None)
+
+    def join(self, host: LightningModule, name: str, datamodule: Any = None) -> None:
+        """Run inside ``host`` (a MultiTask): log through it as ``<stage>/<name>/<key>``, learn
+        from ``datamodule``. Kept out of ``nn.Module``'s registry: the host owns this task."""
+        self.__dict__.update(_host=host, _scope=name, _own_datamodule=datamodule)
+        self.trainer = host.trainer
+
+    def log(self, name: str, value: Any, *args: Any, **kwargs: Any) -> None:
+        """Lightning's ``log``; inside a MultiTask, through it under this task's name."""
+        host = self.__dict__.get("_host")
+        if host is None:
+            return super().log(name, value, *args, **kwargs)
+        stage, _, key = name.partition("/")
+        kwargs["add_dataloader_idx"] = False  # the name already says which task's data
+        host.log(f"{stage}/{self._scope}/{key}", value, *args, **kwargs)
 
     def _record_backbone_weights_inside(self) -> None:
         """Have the checkpointed backbone config build the architecture without reading weights."""
@@ -170,7 +197,7 @@ class GalaxyTask(LightningModule, ABC):
     # -- data checks ------------------------------------------------------------------------
     def setup(self, stage: str) -> None:
         """Check that the datamodule's bands and image size fit the backbone."""
-        datamodule = getattr(self._trainer, "datamodule", None)
+        datamodule = self.datamodule
         bands = getattr(datamodule, "num_bands", None)
         size = getattr(datamodule, "image_size", None)
         if bands is not None and bands != self.backbone.in_chans:

@@ -68,6 +68,7 @@ class ClassificationTask(GalaxyTask):
     """
 
     monitor = ("val/f1_macro", "max")
+    name = "classify"
 
     def __init__(
         self,
@@ -116,7 +117,7 @@ class ClassificationTask(GalaxyTask):
     def setup(self, stage: str) -> None:
         """Check bands, size and class count against the datamodule; take its class names."""
         super().setup(stage)
-        datamodule = getattr(self._trainer, "datamodule", None)
+        datamodule = self.datamodule
         count = getattr(datamodule, "num_classes", None)
         names = getattr(datamodule, "class_names", None)
         if count is not None and count != self.hparams.num_classes:
@@ -226,9 +227,10 @@ class ClassificationTask(GalaxyTask):
         self.log_recall("test")
         matrix = self.confusion.compute()
         self.confusion.reset()
+        # log_dir is agreed between ranks (a collective call): every rank asks for it.
+        folder = Path(self.trainer.log_dir or self.trainer.default_root_dir)
         if not self.trainer.is_global_zero:
             return
-        folder = Path(self.trainer.log_dir or self.trainer.default_root_dir)
         folder.mkdir(parents=True, exist_ok=True)
         figure, _ = self.confusion.plot(matrix.cpu(), labels=self.class_names)
         figure.set_size_inches(2 + 0.8 * len(matrix), 1.5 + 0.8 * len(matrix))

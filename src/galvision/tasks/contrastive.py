@@ -64,6 +64,7 @@ class ContrastiveTask(GalaxyTask):
     """
 
     monitor = ("val/loss", "min")
+    name = "contrastive"
 
     def __init__(
         self,
@@ -99,7 +100,7 @@ class ContrastiveTask(GalaxyTask):
         """Check bands and size, and that the datamodule serves the regressed parameters."""
         super().setup(stage)
         if self.targets is not None:
-            self.targets.check_data(getattr(self._trainer, "datamodule", None), stage)
+            self.targets.check_data(self.datamodule, stage)
 
     def prepare(self, batch: dict, stage: str) -> dict:
         """The first view, and outside prediction the second view's image as ``SECOND_IMAGE``."""

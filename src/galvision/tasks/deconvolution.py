@@ -42,6 +42,7 @@ class DeconvolutionTask(GalaxyTask):
     """
 
     monitor = ("val/psnr", "max")
+    name = "deconv"
 
     def __init__(
         self,

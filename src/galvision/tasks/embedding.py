@@ -40,6 +40,8 @@ class EmbeddingTask(GalaxyTask):
         **kwargs: transforms (default: the survey observation of simulated galaxies).
     """
 
+    name = "embed"
+
     def __init__(self, backbone: nn.Module, alignment: str | None = None, **kwargs: Any) -> None:
         super().__init__(backbone, freeze_backbone=True, **kwargs)
         self.network = EmbeddingNetwork(backbone)

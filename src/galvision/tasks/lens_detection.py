@@ -112,6 +112,7 @@ class LensDetectionTask(GalaxyTask):
     """
 
     monitor = ("val/map_50", "max")
+    name = "lens"
     loss_terms: tuple[str, ...] = LOSS_TERMS  # parts of the loss logged beside it
 
     def __init__(
@@ -140,7 +141,7 @@ class LensDetectionTask(GalaxyTask):
     def setup(self, stage: str) -> None:
         """Check bands and size against the datamodule, and that its labels are lens or not."""
         super().setup(stage)
-        names = getattr(getattr(self._trainer, "datamodule", None), "class_names", None)
+        names = getattr(self.datamodule, "class_names", None)
         # One object class, "lens", or the field labels "no lens" and "lens".
         if names is not None and len(names) > 2:
             raise ConfigError(

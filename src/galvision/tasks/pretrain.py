@@ -46,6 +46,7 @@ class MaskedAutoencoderTask(GalaxyTask):
     """
 
     monitor = ("val/masked_psnr", "max")
+    name = "pretrain"
 
     def __init__(
         self,

@@ -43,6 +43,7 @@ class ReconstructionTask(GalaxyTask):
     """
 
     monitor = ("val/psnr", "max")
+    name = "reconstruct"
 
     def __init__(
         self,

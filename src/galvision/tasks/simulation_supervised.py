@@ -41,6 +41,7 @@ class SimulationSupervisedTask(GalaxyTask):
     """
 
     monitor = ("val/parameter_mse", "min")
+    name = "parameters"
 
     def __init__(
         self,
@@ -63,7 +64,7 @@ class SimulationSupervisedTask(GalaxyTask):
     def setup(self, stage: str) -> None:
         """Check bands and size, and that the datamodule serves these parameters."""
         super().setup(stage)
-        self.targets.check_data(getattr(self._trainer, "datamodule", None), stage)
+        self.targets.check_data(self.datamodule, stage)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         """Standardised parameters (B, P) of display-space images."""

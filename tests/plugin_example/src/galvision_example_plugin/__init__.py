@@ -12,8 +12,10 @@ from galvision.tasks import DeconvolutionTask
 class NonNegativeDeconvolutionTask(DeconvolutionTask):
     """DeconvolutionTask with a penalty on restored pixels below zero."""
 
-    def __init__(self, *args: Any, negativity_weight: float = 1.0, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self, backbone: nn.Module, *args: Any, negativity_weight: float = 1.0, **kwargs: Any
+    ) -> None:
+        super().__init__(backbone, *args, **kwargs)
         self.negativity_weight = negativity_weight
 
     def compute(self, batch: dict) -> dict[str, Any]:

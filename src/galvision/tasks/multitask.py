@@ -1,0 +1,290 @@
+"""MultiTask: one backbone trained on several tasks at once, a sampler choosing each step's task."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+import torch
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
+from lightning.pytorch.strategies import DDPStrategy
+from torch import nn
+from torchmetrics import MeanMetric
+
+from galvision.checkpoints import import_class
+from galvision.errors import ConfigError
+from galvision.tasks.base import GalaxyTask, default_optimizer
+from galvision.tasks.sampling import TaskSampler, UniformSampler
+
+TaskFactory = Callable[[nn.Module], GalaxyTask]
+
+
+class SharedBackbone(nn.Module):
+    """The network of a MultiTask: the backbone its tasks share (their heads live in them)."""
+
+    def __init__(self, backbone: nn.Module) -> None:
+        super().__init__()
+        self.backbone = backbone
+
+
+def build_tasks(backbone: nn.Module, factories: list[TaskFactory]) -> list[GalaxyTask]:
+    """Each task of ``factories`` built around the one ``backbone``."""
+    tasks = [factory(backbone) for factory in factories]
+    for position, task in enumerate(tasks):
+        if not isinstance(task, GalaxyTask) or task.backbone is not backbone:
+            raise ConfigError(
+                f"model.tasks[{position}]: {type(task).__name__} is not a GalaxyTask built "
+                "around the backbone it is given"
+            )
+    return tasks
+
+
+def task_config(config: Mapping[str, Any], position: int) -> dict[str, Any]:
+    """The hyperparameters a single-task run of task ``position`` of a MultiTask's CLI
+    ``config`` records: its ``init_args`` and the shared backbone's config."""
+    entry = config["tasks"][position]
+    own = {"_class_path": entry["class_path"], **(entry.get("init_args") or {})}
+    return {**own, "backbone": config["backbone"], "_instantiator": config["_instantiator"]}
+
+
+def record_task_configs(tasks: list[GalaxyTask], config: Mapping[str, Any]) -> None:
+    """Give each task, built from a MultiTask's CLI ``config``, its own hyperparameters."""
+    # Lightning's CLI built every task inside the MultiTask's hyperparameter context, so each
+    # recorded the MultiTask's config as its own.
+    for position, task in enumerate(tasks):
+        task._set_hparams(task_config(config, position))
+        task._hparams_initial = copy.deepcopy(task.hparams)
+
+
+def task_names(tasks: list[GalaxyTask], names: list[str] | None) -> list[str]:
+    """The name each task logs under: ``names`` or each class's ``name``, checked unique."""
+    chosen = list(names) if names is not None else [task.name for task in tasks]
+    if len(chosen) != len(tasks):
+        raise ConfigError(f"model.names has {len(chosen)} names for {len(tasks)} tasks")
+    for name in chosen:
+        if not name.isidentifier():
+            raise ConfigError(f"model.names: {name!r} is not a plain name (letters, digits, _)")
+    repeated = sorted({name for name in chosen if chosen.count(name) > 1})
+    if repeated:
+        raise ConfigError(
+            f"model.tasks: two tasks log under {repeated[0]!r}; name them apart with "
+            f"model.names, e.g. [{', '.join(f'{n}_{i}' for i, n in enumerate(chosen))}]"
+        )
+    return chosen
+
+
+class MultiTask(GalaxyTask):
+    """Several tasks learning together on one backbone instance.
+
+    Each task keeps its head, transforms, loss and metrics, and logs under its name
+    (``val/deconv/psnr``). Every training step the ``sampler`` picks one task, which learns
+    from its own batch; the optimizer (with layer decay and freezing as in any task) covers
+    the backbone and every head. Its data is a ``MultiTaskDataModule`` with a datamodule per
+    task name. ``galvision export --task NAME`` turns a checkpoint into one task's own.
+
+    Args:
+        backbone: the shared backbone.
+        tasks: the tasks, each a ``class_path`` with its ``init_args`` but no backbone; their
+            own optimizer settings are not used.
+        names: what each task logs under; default each class's ``name`` (``deconv``, ...).
+        sampler: how tasks are drawn (default uniform); see ``galvision.tasks.sampling``.
+        monitor_task: the task whose own metric chooses the best checkpoint (default the first).
+        loss_weighting: ``uncertainty`` scales each task's loss by a learned precision
+            (Kendall, Gal & Cipolla 2018): ``exp(-s) * loss + s`` for the drawn task.
+        optimizer, lr_scheduler, layer_decay, freeze_backbone: as in every GalaxyTask.
+    """
+
+    module_arguments = ("backbone", "tasks", "sampler", "optimizer", "lr_scheduler")
+    name = "multitask"
+
+    def __init__(
+        self,
+        backbone: nn.Module,
+        tasks: list[TaskFactory],
+        names: list[str] | None = None,
+        sampler: TaskSampler | None = None,
+        monitor_task: str | None = None,
+        loss_weighting: Literal["none", "uncertainty"] = "none",
+        optimizer: OptimizerCallable = default_optimizer,
+        lr_scheduler: LRSchedulerCallable | None = None,
+        layer_decay: float | None = None,
+        freeze_backbone: bool = False,
+    ) -> None:
+        super().__init__(backbone, [], optimizer, lr_scheduler, layer_decay, freeze_backbone)
+        if not tasks:
+            raise ConfigError("model.tasks is empty; list the tasks to train together")
+        self.network = SharedBackbone(backbone)
+        built = build_tasks(backbone, tasks)
+        if "_class_path" in self.hparams:  # built by the CLI
+            record_task_configs(built, self.hparams)
+        self.tasks = nn.ModuleDict(zip(task_names(built, names), built, strict=True))
+        self.sampler = sampler or UniformSampler()
+        self.sampler.start(self.names)
+        self.monitor = self.scoped_monitor(
+            self.names, [type(task).monitor for task in built], monitor_task
+        )
+        self.log_variances = (
+            nn.Parameter(torch.zeros(len(built))) if loss_weighting == "uncertainty" else None
+        )
+        self.val_losses = nn.ModuleDict({name: MeanMetric() for name in self.names})
+
+    @property
+    def names(self) -> list[str]:
+        """The tasks' names, in order."""
+        return list(self.tasks)
+
+    @staticmethod
+    def scoped_monitor(
+        names: list[str], monitors: list[tuple[str, str]], chosen: str | None
+    ) -> tuple[str, str]:
+        """The monitor of task ``chosen`` (default the first), under its name."""
+        chosen = names[0] if chosen is None else chosen
+        if chosen not in names:
+            raise ConfigError(f"model.monitor_task={chosen!r} is not one of the tasks {names}")
+        metric, mode = monitors[names.index(chosen)]
+        stage, _, key = metric.partition("/")
+        return f"{stage}/{chosen}/{key}", mode
+
+    @classmethod
+    def monitor_for(cls, init_args: Mapping[str, Any] | None) -> tuple[str, str]:
+        """The checkpoint monitor a config's MultiTask will have, before building it."""
+        tasks = list((init_args or {}).get("tasks") or [])
+        if not tasks:
+            return cls.monitor
+        classes = [import_class(task["class_path"]) for task in tasks]
+        names = init_args.get("names") or [task_class.name for task_class in classes]
+        if len(names) != len(classes):
+            return cls.monitor  # refused with a clear message when the model is built
+        monitors = [task_class.monitor for task_class in classes]
+        return cls.scoped_monitor(list(names), monitors, init_args.get("monitor_task"))
+
+    # -- the run ----------------------------------------------------------------------------
+    def setup(self, stage: str) -> None:
+        """Give every task its datamodule and this module to log through; check the pairing."""
+        sources = getattr(self.datamodule, "datamodules", None)
+        if self._trainer is not None and sources is None:
+            raise ConfigError(
+                "a MultiTask learns from data: galvision.data.multitask_datamodule."
+                "MultiTaskDataModule, with a datamodule per task name"
+            )
+        if sources is not None and list(sources) != self.names:
+            raise ConfigError(
+                f"data.datamodules are named {list(sources)} but the tasks are {self.names}; "
+                "give each task, in order, its datamodule under its name"
+            )
+        strategy = getattr(self._trainer, "strategy", None)
+        if isinstance(strategy, DDPStrategy) and not strategy._ddp_kwargs.get(
+            "find_unused_parameters"
+        ):
+            raise ConfigError(
+                "trainer.strategy: a MultiTask step leaves the other tasks' heads unused; use "
+                "--trainer.strategy ddp_find_unused_parameters_true"
+            )
+        for name, task in self.tasks.items():
+            task.join(self, name, sources[name] if sources is not None else None)
+            task.setup(stage)
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        name = self.sampler.draw(self.global_step)
+        task = self.tasks[name]
+        loss = task.shared_step(task.prepare(batch[name], "train"), "train")["loss"]
+        if self.log_variances is not None:
+            log_variance = self.log_variances[self.names.index(name)]
+            loss = torch.exp(-log_variance) * loss + log_variance
+            self.log(f"train/{name}/log_variance", log_variance, on_step=True, on_epoch=False)
+        self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=False)
+        return loss
+
+    def evaluation_step(self, batch: dict, dataloader_idx: int, stage: str) -> None:
+        """A validation or test batch of the task whose loader ``dataloader_idx`` is."""
+        name = self.names[dataloader_idx]
+        task = self.tasks[name]
+        loss = task.shared_step(task.prepare(batch, stage), stage)["loss"]
+        if stage == "val" and loss is not None:
+            self.val_losses[name].update(loss.detach())
+
+    def validation_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> None:
+        self.evaluation_step(batch, dataloader_idx, "val")
+
+    def test_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> None:
+        self.evaluation_step(batch, dataloader_idx, "test")
+
+    def predict_step(self, batch: dict, batch_idx: int) -> None:
+        raise ConfigError("a MultiTask does not predict; export a task (galvision export --task)")
+
+    def compute(self, batch: dict) -> dict[str, Any]:
+        raise NotImplementedError("a MultiTask computes through its tasks (training_step)")
+
+    def update_metrics(self, metrics, outputs: dict, batch: dict) -> None:
+        raise NotImplementedError("each task of a MultiTask updates its own metrics")
+
+    def predict_batch(self, batch: dict) -> dict[str, Any]:
+        raise NotImplementedError("a MultiTask does not predict; export a task")
+
+    # -- the tasks' own hooks, and the sampler's update -------------------------------------
+    def on_validation_epoch_start(self) -> None:
+        for task in self.tasks.values():
+            task.on_validation_epoch_start()
+
+    def on_validation_epoch_end(self) -> None:
+        for task in self.tasks.values():
+            task.on_validation_epoch_end()
+        losses = {}
+        for name, mean in self.val_losses.items():
+            if mean.update_count:
+                losses[name] = float(mean.compute())
+            mean.reset()
+        if not self.trainer.sanity_checking:
+            self.sampler.update(self.global_step, losses)
+        for name, share in self.sampler.proportions.items():
+            self.log(f"sampler/{name}", share, sync_dist=True)  # equal on every rank
+
+    def on_test_epoch_start(self) -> None:
+        for task in self.tasks.values():
+            task.on_test_epoch_start()
+
+    def on_test_epoch_end(self) -> None:
+        for task in self.tasks.values():
+            task.on_test_epoch_end()
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["task_sampler"] = self.sampler.state_dict()
+        for name, task in self.tasks.items():
+            own: dict[str, Any] = {}
+            task.on_save_checkpoint(own)
+            checkpoint.setdefault("tasks", {})[name] = own
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        if "task_sampler" in checkpoint:
+            self.sampler.load_state_dict(checkpoint["task_sampler"])
+        for name, own in checkpoint.get("tasks", {}).items():
+            if name in self.tasks:
+                self.tasks[name].on_load_checkpoint(own)
+
+    # -- one copy of the backbone in checkpoints --------------------------------------------
+    def backbone_paths(self) -> list[str]:
+        """State-dict prefixes under which the tasks hold the shared backbone."""
+        return [
+            f"tasks.{name}.{path}."
+            for name, task in self.tasks.items()
+            for path, module in task.named_modules()
+            if module is self.backbone
+        ]
+
+    def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """The state with the backbone once, under ``network.backbone.``."""
+        state = super().state_dict(*args, **kwargs)
+        copies = tuple(self.backbone_paths())
+        for key in [key for key in state if key.startswith(copies)]:
+            del state[key]
+        return state
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], *args: Any, **kwargs: Any) -> Any:
+        """Load a state of :meth:`state_dict`, the backbone copied to every task's place."""
+        state = dict(state_dict)
+        shared = [key for key in state if key.startswith("network.backbone.")]
+        for prefix in self.backbone_paths():
+            state.update({prefix + key.removeprefix("network.backbone."): state[key]
+                          for key in shared})  # fmt: skip
+        return super().load_state_dict(state, *args, **kwargs)

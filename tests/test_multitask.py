@@ -1,0 +1,226 @@
+"""MultiTask: one backbone, several tasks, a sampler per step, and single-task export."""
+
+import re
+from functools import partial
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from galvision.backbones import Backbone
+from galvision.checkpoints import load_checkpoint_task
+from galvision.cli import main
+from galvision.errors import ConfigError
+from galvision.heads import PixelDecoder
+from galvision.tasks import ClassificationTask, DeconvolutionTask, MultiTask, ReconstructionTask
+from galvision.tasks.sampling import ActiveSampler, UniformSampler, WeightedSampler
+from helpers.training import config_args, csv_rows, fit_tiny, logged, two_process_fit
+
+PLUGIN = Path(__file__).parent / "plugin_example" / "src"
+CONF = Path(__file__).parent / "conf"
+NAMES = ["deconv", "reconstruct", "classify", "lens"]
+
+
+@pytest.fixture(scope="module")
+def multitask_run(tmp_path_factory) -> Path:
+    """Run folder of the tiny multitask config: 6 steps, validation every 2."""
+    return fit_tiny(tmp_path_factory, "multitask", "tiny-multitask")
+
+
+def tiny_multitask(tiny_backbone_kwargs: dict, **kwargs) -> MultiTask:
+    head = partial(PixelDecoder, num_maps=2)
+    tasks = [
+        partial(DeconvolutionTask, head=head),
+        partial(ReconstructionTask, head=head),
+        partial(ClassificationTask, num_classes=3),
+    ]
+    return MultiTask(Backbone(**tiny_backbone_kwargs), tasks, **kwargs)
+
+
+def test_every_task_learns_through_one_backbone(tiny_backbone_kwargs):
+    multitask = tiny_multitask(tiny_backbone_kwargs)
+    assert all(task.backbone is multitask.backbone for task in multitask.tasks.values())
+    shared = list(multitask.backbone.parameters())
+    assert len(list(multitask.parameters())) == len(set(map(id, multitask.parameters())))
+    image = torch.rand(2, 3, 32, 32)
+    batches = {
+        "deconv": {"image": image, "target": image, "psf_fwhm": torch.ones(2)},
+        "reconstruct": {"image": image, "target": image, "mask": torch.rand(2, 1, 32, 32) > 0.5},
+        "classify": {"image": image, "label": torch.tensor([0, 2])},
+    }
+    for name, task in multitask.tasks.items():
+        multitask.zero_grad(set_to_none=True)
+        task.compute(batches[name])["loss"].backward()
+        assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in shared[-4:]), name
+        others = [t for n, t in multitask.tasks.items() if n != name]
+        heads = [p for t in others for n, p in t.named_parameters() if "backbone" not in n]
+        assert all(p.grad is None for p in heads), name
+
+
+def test_the_checkpoint_holds_the_backbone_once_and_reloads(tiny_backbone_kwargs):
+    multitask = tiny_multitask(tiny_backbone_kwargs)
+    state = multitask.state_dict()
+    assert not [key for key in state if key.startswith("tasks.") and ".backbone." in key]
+    again = tiny_multitask(tiny_backbone_kwargs)
+    again.load_state_dict(state)
+    for name, task in again.tasks.items():
+        torch.testing.assert_close(
+            task.backbone.state_dict(), multitask.tasks[name].backbone.state_dict()
+        )
+    assert again.tasks["deconv"].backbone is again.backbone
+
+
+def test_uniform_and_weighted_proportions_are_exact_and_every_rank_draws_alike():
+    uniform = UniformSampler(seed=3)
+    uniform.start(NAMES)
+    assert uniform.proportions == {name: 0.25 for name in NAMES}
+    draws = [uniform.draw(step) for step in range(4000)]
+    assert {name: draws.count(name) / 4000 for name in NAMES} == pytest.approx(
+        uniform.proportions, abs=0.03
+    )
+    other_rank = UniformSampler(seed=3)
+    other_rank.start(NAMES)
+    assert [other_rank.draw(step) for step in range(4000)] == draws
+    weighted = WeightedSampler({"deconv": 2, "reconstruct": 1, "classify": 1, "lens": 0.5})
+    weighted.start(NAMES)
+    assert weighted.proportions["deconv"] == pytest.approx(2 / 4.5)
+    assert sum(weighted.proportions.values()) == pytest.approx(1)
+
+
+def test_active_moves_toward_the_task_that_improves_least():
+    sampler = ActiveSampler(temperature=0.05, floor=0.05, momentum=0.5)
+    sampler.start(NAMES)
+    # deconv stalls, the others improve by 20 % at every validation.
+    history = [{name: (1.0 if name == "deconv" else 0.8**v) for name in NAMES} for v in range(5)]
+    shares = []
+    for step, losses in enumerate(history):
+        sampler.update(100 * step, losses)
+        shares.append(sampler.proportions["deconv"])
+    assert shares[0] == 0.25  # the first validation only sets the reference
+    assert all(later > earlier for earlier, later in pairwise(shares))
+    assert shares[-1] > 0.75  # toward 0.05 + 0.8 / (1 + 3 exp(-0.2 / 0.05)) = 0.81
+    assert min(sampler.proportions.values()) > 0.05  # the floor
+    assert sum(sampler.proportions.values()) == pytest.approx(1)
+    assert [step for step, _ in sampler.history] == [0, 100, 200, 300, 400]
+    resumed = ActiveSampler()
+    resumed.start(NAMES)
+    resumed.load_state_dict(sampler.state_dict())
+    assert resumed.draw(7) == sampler.draw(7) and resumed.previous == sampler.previous
+
+
+def test_active_keeps_a_task_without_a_loss_at_the_mean():
+    sampler = ActiveSampler(momentum=0)
+    sampler.start(["a", "b", "c"])
+    sampler.update(0, {"a": 1.0, "b": 1.0, "c": 1.0})
+    sampler.update(1, {"a": 0.5, "b": 1.0})  # c gave no loss: it takes the mean improvement
+    assert sampler.proportions["b"] > sampler.proportions["c"] > sampler.proportions["a"]
+
+
+@pytest.mark.parametrize(
+    ("sampler", "message"),
+    [
+        (lambda: WeightedSampler({"deconv": 1, "galaxy": 1}), r"names \['galaxy'\] are not"),
+        (lambda: WeightedSampler({"deconv": -1}), "weights must be positive"),
+        (lambda: ActiveSampler(floor=0.5), "floor=0.5 leaves nothing"),
+    ],
+)
+def test_bad_samplers_are_one_line_errors(sampler, message):
+    with pytest.raises(ConfigError, match=message):
+        sampler().start(["deconv", "classify"])
+
+
+def test_per_task_metrics_proportions_and_checkpoint_monitor(multitask_run):
+    for name, metric in [("deconv", "psnr"), ("reconstruct", "psnr"), ("classify", "accuracy"),
+                         ("lens", "auroc"), ("lens", "loss")]:  # fmt: skip
+        assert logged(multitask_run, f"val/{name}/{metric}"), (name, metric)
+    shares = [logged(multitask_run, f"sampler/{name}") for name in NAMES]
+    assert all(len(values) == len(shares[0]) > 0 for values in shares)
+    totals = [sum(step) for step in zip(*shares, strict=True)]
+    assert totals == pytest.approx([1.0] * len(totals), abs=1e-6)
+    table = csv_rows(next(multitask_run.glob("logs/version_*/task_proportions.csv")))
+    assert [row["step"] for row in table] == ["0", "4", "6"]
+    assert next(multitask_run.glob("logs/version_*/task_proportions.png")).stat().st_size > 0
+    assert list((multitask_run / "checkpoints").glob("step*-psnr*.ckpt"))  # val/deconv/psnr
+
+
+def test_one_task_exports_reloads_and_predicts(multitask_run, tmp_path, capsys):
+    exported = tmp_path / "deconv.ckpt"
+    main(["export", "--ckpt", str(multitask_run / "checkpoints" / "last.ckpt"), "--task",
+          "deconv", "--output", str(exported)])  # fmt: skip
+    assert "task deconv of" in capsys.readouterr().out
+    multitask = load_checkpoint_task(multitask_run / "checkpoints" / "last.ckpt", MultiTask)
+    alone = load_checkpoint_task(exported, DeconvolutionTask)
+    image = torch.rand(2, 3, 32, 32)
+    batch = {"image": image, "psf_fwhm": torch.ones(2)}
+    torch.testing.assert_close(
+        alone.predict_batch(dict(batch))["restored"],
+        multitask.tasks["deconv"].predict_batch(dict(batch))["restored"],
+    )
+    out = tmp_path / "restored"
+    main(["predict", *config_args("deconv"), "--ckpt_path", str(exported),
+          "--trainer.default_root_dir", str(tmp_path / "predict"),
+          "--trainer.callbacks.output_dir", str(out)])  # fmt: skip
+    assert list(out.glob("*.fits"))
+    with pytest.raises(SystemExit, match=r"--task 'galaxy': .* holds the tasks \['deconv'"):
+        main(["export", "--ckpt", str(multitask_run / "checkpoints" / "last.ckpt"), "--task",
+              "galaxy", "--output", str(tmp_path / "x.ckpt")])  # fmt: skip
+
+
+def test_a_plugin_task_joins_the_mix(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(PLUGIN))
+    overlay = tmp_path / "plugin.yaml"
+    overlay.write_text(
+        "model:\n  init_args:\n    names: [deconv, classify]\n    tasks:\n"
+        "      - class_path: galvision_example_plugin.NonNegativeDeconvolutionTask\n"
+        "        init_args: {negativity_weight: 2.0, head: {class_path: "
+        "galvision_example_plugin.UpsamplingHead}}\n"
+        "      - class_path: galvision.tasks.ClassificationTask\n"
+        "        init_args: {num_classes: 10}\n"
+        "data:\n  init_args:\n    datamodules:\n"
+        f"      deconv: {CONF / 'tiny_survey.yaml'}\n"
+        f"      classify: {CONF / 'tiny_morphology.yaml'}\n"
+    )
+    root = tmp_path / "run"
+    main(["fit", *config_args("multitask"), "--config", str(overlay), "--trainer.max_steps", "4",
+          "--trainer.default_root_dir", str(root)])  # fmt: skip
+    multitask = load_checkpoint_task(root / "checkpoints" / "last.ckpt", MultiTask)
+    assert type(multitask.tasks["deconv"]).__name__ == "NonNegativeDeconvolutionTask"
+    assert logged(root, "val/deconv/psnr")
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--model.init_args.names", "[deconv, deconv, classify, lens]"],
+         "two tasks log under 'deconv'; name them apart"),
+        (["--model.init_args.tasks.1", "galvision.tasks.NoSuchTask"], "NoSuchTask"),
+        (["--model.init_args.names", "[deconv, restore, classify, lens]"],
+         r"data.datamodules are named \[.*\] but the tasks are"),
+        (["--model.init_args.monitor_task", "galaxy"], "monitor_task='galaxy' is not one of"),
+    ],
+)  # fmt: skip
+def test_bad_task_lists_are_one_line_errors(tmp_path, extra, message):
+    with pytest.raises(SystemExit) as stopped:
+        main(["fit", *config_args("multitask"), "--trainer.default_root_dir", str(tmp_path),
+              *extra])  # fmt: skip
+    text = str(stopped.value.code)
+    assert re.search(message, text) and "\n" not in text.strip(), text
+
+
+@pytest.mark.slow
+def test_two_process_ddp_draws_the_same_task_on_every_rank(tmp_path):
+    result = two_process_fit(
+        "multitask", tmp_path / "run", "--trainer.strategy", "ddp_find_unused_parameters_true"
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    checkpoint = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=False)
+    assert checkpoint["global_step"] == 6
+    assert np.isclose(sum(checkpoint["task_sampler"]["proportions"].values()), 1)
+    refused = two_process_fit("multitask", tmp_path / "plain")
+    assert refused.returncode != 0
+    assert any(
+        line.startswith("galvision: error:") and "ddp_find_unused_parameters_true" in line
+        for line in refused.stderr.splitlines()
+    ), refused.stderr[-2000:]

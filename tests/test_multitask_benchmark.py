@@ -1,0 +1,66 @@
+"""`galvision benchmark multitask` on the tiny multi-task config."""
+
+import argparse
+
+import pytest
+import torch
+import yaml
+
+from galvision.benchmark.multitask import mean_and_spread
+from galvision.benchmark.multitask_runs import single_task_config
+from galvision.benchmark.reconstruction import masked_score
+from galvision.cli import main
+from helpers.training import csv_rows, task_config
+
+
+def test_masked_score_sees_only_the_masked_pixels():
+    truth = torch.rand(2, 3, 16, 16)
+    mask = torch.zeros(2, 1, 16, 16)
+    mask[..., :8, :] = 1
+    wrong_outside = truth.clone()
+    wrong_outside[..., 8:, :] = 0  # errors where nothing was masked do not count
+    found = masked_score(wrong_outside, truth, mask)
+    assert found["mse"] == pytest.approx(0) and found["ssim"] == pytest.approx(1, abs=1e-4)
+    assert masked_score(truth * 0.5, truth, mask)["psnr"] < 30
+
+
+def test_mean_and_spread_over_seeds():
+    row = mean_and_spread([{"psnr": 30.0, "ssim": 0.8}, {"psnr": 32.0}])
+    assert row == {"psnr": 31.0, "psnr_pm": 1.0, "ssim": 0.8, "ssim_pm": 0.0}
+
+
+def test_a_single_task_config_keeps_one_task_and_its_data(tmp_path):
+    args = argparse.Namespace(config=task_config("multitask"), output=tmp_path)
+    path = single_task_config(args, "classify", tmp_path / "run")
+    config = yaml.safe_load(path.read_text())
+    model, data = config["model"]["init_args"], config["data"]["init_args"]
+    assert [task["class_path"] for task in model["tasks"]] == ["galvision.tasks.ClassificationTask"]
+    assert model["names"] == ["classify"] and model["monitor_task"] == "classify"
+    assert list(data["datamodules"]) == ["classify"]
+
+
+@pytest.mark.slow  # two training runs, their tests and the classical baselines: 2 minutes
+def test_tables_put_trained_rows_beside_the_baselines(tmp_path, capsys):
+    arguments = ["benchmark", "multitask", "--config", *map(str, task_config("multitask")),
+                 "--steps", "4", "--updates", "2", "--seeds", "0", "1", "--images", "4",
+                 "--rows", "active", "--output", str(tmp_path)]  # fmt: skip
+    main(arguments)
+    deconv = csv_rows(tmp_path / "multitask_deconv.csv")
+    assert deconv[0]["method"] == "blurred input"
+    assert "Richardson–Lucy" in deconv[1]["method"]
+    assert [row["method"] for row in deconv][2:] == ["multi-task, active"]
+    assert "±" in deconv[2]["psnr"] and "±" not in deconv[0]["psnr"]
+    reconstruct = csv_rows(tmp_path / "multitask_reconstruct.csv")
+    assert [row["method"] for row in reconstruct][:2] == [
+        "masked input", "biharmonic inpainting (scikit-image)"
+    ]  # fmt: skip
+    classes = csv_rows(tmp_path / "multitask_classes.csv")
+    assert all("±" in row["classify_accuracy"] and row["lens_auroc"] for row in classes)
+    assert (tmp_path / "multitask_proportions.png").stat().st_size > 0
+    results = sorted((tmp_path / "multitask-runs").glob("*/result.json"))
+    assert len(results) == 2
+    before = [path.stat().st_mtime for path in results]
+    capsys.readouterr()
+    main(arguments)  # every run is read back, none trained again
+    assert [path.stat().st_mtime for path in results] == before
+    assert "Multi-task: deconvolution" in capsys.readouterr().out
