@@ -20,6 +20,7 @@ MONITORED = {
     "deconv": "psnr",
     "foundation": "loss",
     "lens": "map_50",
+    "multitask": "psnr",  # the deconvolution task's val/deconv/psnr
     "pretrain": "masked_psnr",
     "pretrain_contrastive": "loss",
     "pretrain_parameters": "parameter_mse",

@@ -223,13 +223,16 @@ class MultiTask(GalaxyTask):
         raise NotImplementedError("a MultiTask does not predict; export a task")
 
     # -- the tasks' own hooks, and the sampler's update -------------------------------------
-    def on_validation_epoch_start(self) -> None:
+    def each_task(self, hook: str) -> None:
+        """Call every task's own ``hook`` (per-class recall, detection metrics, ...)."""
         for task in self.tasks.values():
-            task.on_validation_epoch_start()
+            getattr(task, hook)()
+
+    def on_validation_epoch_start(self) -> None:
+        self.each_task("on_validation_epoch_start")
 
     def on_validation_epoch_end(self) -> None:
-        for task in self.tasks.values():
-            task.on_validation_epoch_end()
+        self.each_task("on_validation_epoch_end")
         losses = {}
         for name, mean in self.val_losses.items():
             if mean.update_count:
@@ -241,12 +244,10 @@ class MultiTask(GalaxyTask):
             self.log(f"sampler/{name}", share, sync_dist=True)  # equal on every rank
 
     def on_test_epoch_start(self) -> None:
-        for task in self.tasks.values():
-            task.on_test_epoch_start()
+        self.each_task("on_test_epoch_start")
 
     def on_test_epoch_end(self) -> None:
-        for task in self.tasks.values():
-            task.on_test_epoch_end()
+        self.each_task("on_test_epoch_end")
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["task_sampler"] = self.sampler.state_dict()
