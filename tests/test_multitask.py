@@ -50,6 +50,9 @@ def test_every_task_learns_through_one_backbone(tiny_backbone_kwargs):
         "reconstruct": {"image": image, "target": image, "mask": torch.rand(2, 1, 32, 32) > 0.5},
         "classify": {"image": image, "label": torch.tensor([0, 2])},
     }
+    joint = multitask.compute(batches)
+    alone = [task.compute(batches[name])["loss"] for name, task in multitask.tasks.items()]
+    torch.testing.assert_close(joint["loss"], sum(alone))
     for name, task in multitask.tasks.items():
         multitask.zero_grad(set_to_none=True)
         task.compute(batches[name])["loss"].backward()

@@ -210,17 +210,21 @@ class MultiTask(GalaxyTask):
     def test_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> None:
         self.evaluation_step(batch, dataloader_idx, "test")
 
-    def predict_step(self, batch: dict, batch_idx: int) -> None:
-        raise ConfigError("a MultiTask does not predict; export a task (galvision export --task)")
-
     def compute(self, batch: dict) -> dict[str, Any]:
-        raise NotImplementedError("a MultiTask computes through its tasks (training_step)")
+        """Each task's outputs on its own prepared batch (``batch``: name → batch); ``loss``:
+        their sum, the multi-task loss of that step had it trained every task."""
+        outputs = {name: self.tasks[name].compute(part) for name, part in batch.items()}
+        losses = [found["loss"] for found in outputs.values() if found["loss"] is not None]
+        return {"loss": sum(losses) if losses else None, **outputs}
 
     def update_metrics(self, metrics, outputs: dict, batch: dict) -> None:
-        raise NotImplementedError("each task of a MultiTask updates its own metrics")
+        """Nothing: a MultiTask has no metrics of its own, each task updates its own."""
 
     def predict_batch(self, batch: dict) -> dict[str, Any]:
-        raise NotImplementedError("a MultiTask does not predict; export a task")
+        raise ConfigError(
+            "a MultiTask does not predict; export one task (galvision export --ckpt CKPT --task "
+            "NAME --output TASK.ckpt) and predict with it"
+        )
 
     # -- the tasks' own hooks, and the sampler's update -------------------------------------
     def each_task(self, hook: str) -> None:
