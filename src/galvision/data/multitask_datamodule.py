@@ -39,17 +39,20 @@ class MultiTaskDataModule(GalaxyDataModule):
             datamodule.trainer = self.trainer
             datamodule.setup(stage)
 
+    def combined(self, loader: str, mode: str) -> CombinedLoader:
+        """Every task's ``loader`` (e.g. ``val_dataloader``) by name, combined in ``mode``."""
+        return CombinedLoader(
+            {name: getattr(dm, loader)() for name, dm in self.datamodules.items()}, mode
+        )
+
     def train_dataloader(self) -> CombinedLoader:
-        loaders = {name: dm.train_dataloader() for name, dm in self.datamodules.items()}
-        return CombinedLoader(loaders, "max_size_cycle")
+        return self.combined("train_dataloader", "max_size_cycle")
 
     def val_dataloader(self) -> CombinedLoader:
-        loaders = {name: dm.val_dataloader() for name, dm in self.datamodules.items()}
-        return CombinedLoader(loaders, "sequential")
+        return self.combined("val_dataloader", "sequential")
 
     def test_dataloader(self) -> CombinedLoader:
-        loaders = {name: dm.test_dataloader() for name, dm in self.datamodules.items()}
-        return CombinedLoader(loaders, "sequential")
+        return self.combined("test_dataloader", "sequential")
 
     def predict_dataloader(self) -> None:
         raise ConfigError(
