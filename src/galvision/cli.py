@@ -60,12 +60,23 @@ def benchmark_epilog() -> str:
             *lines,
             "",
             "export: a checkpoint's backbone as timm weights and config (galvision export --help)",
+            "label: label galaxies in the browser, active learning choosing which "
+            "(galvision label --help)",
         ]
     )
 
 
 DEFAULTS = Path(__file__).with_name("defaults.yaml")  # the trainer base of every run
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
+# Commands beside LightningCLI's, each imported only when called: module:function(argv).
+VERBS = {
+    "benchmark": "galvision.benchmark.command:benchmark_main",
+    "search": "galvision.embeddings.search_command:search_main",
+    "cluster": "galvision.embeddings.cluster_command:cluster_main",
+    "outliers": "galvision.embeddings.outliers_command:outliers_main",
+    "export": "galvision.export:export_main",
+    "label": "galvision.label.command:label_main",
+}
 MODEL_CHECKPOINT = "lightning.pytorch.callbacks.ModelCheckpoint"
 
 
@@ -222,26 +233,9 @@ def main(args: list[str] | None = None) -> None:
     # --trainer.default_root_dir moves the logs and checkpoints too.
     set_parsing_settings(omegaconf_absolute_to_relative_paths=True)
     try:
-        if argv and argv[0] == "benchmark":
-            from galvision.benchmark.command import benchmark_main
-
-            benchmark_main(argv[1:])
-        elif argv and argv[0] == "search":
-            from galvision.embeddings.search_command import search_main
-
-            search_main(argv[1:])
-        elif argv and argv[0] == "cluster":
-            from galvision.embeddings.cluster_command import cluster_main
-
-            cluster_main(argv[1:])
-        elif argv and argv[0] == "outliers":
-            from galvision.embeddings.outliers_command import outliers_main
-
-            outliers_main(argv[1:])
-        elif argv and argv[0] == "export":
-            from galvision.export import export_main
-
-            export_main(argv[1:])
+        if argv and argv[0] in VERBS:
+            module, function = VERBS[argv[0]].split(":")
+            getattr(importlib.import_module(module), function)(argv[1:])
         else:
             GalvisionCLI(args=args)
     except GalvisionError as error:

@@ -1,0 +1,1 @@
+"""Human-in-the-loop labelling in the browser, with active learning choosing what to show."""

@@ -1,0 +1,87 @@
+"""The galaxies a session labels: their names, foundation embeddings and pictures.
+
+Embedding a catalogue takes a minute on a CPU, so the vectors are cached beside the label
+database under a key of the backbone and the catalogue; a restarted session reads them back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from galvision import api
+from galvision.embeddings.catalogue import Catalogue
+from galvision.folders import atomic_path
+
+EMBED_BATCH = 256
+
+
+@dataclass(frozen=True)
+class Pool:
+    """Names, unit-length embeddings and a picture source for every row of a catalogue."""
+
+    names: list[str]
+    embeddings: np.ndarray
+    pictures: Callable[[np.ndarray], np.ndarray]
+    root: Path | None = None
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length, so dot products are cosines."""
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+def cache_key(backbone: str, data_config: Path) -> str:
+    """A short key of the backbone source (and its file's mtime) and the catalogue config."""
+    source = Path(backbone)
+    stamp = str(source.stat().st_mtime_ns) if source.is_file() else ""
+    text = f"{source.resolve() if source.exists() else backbone}|{stamp}|"
+    text += data_config.read_text()
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@torch.no_grad()
+def embed_catalogue(catalogue: Catalogue, backbone: torch.nn.Module) -> np.ndarray:
+    """Pooled embeddings of every row of ``catalogue``, with a progress bar."""
+    chunks = []
+    for start in tqdm(range(0, len(catalogue), EMBED_BATCH), desc="embedding", unit="batch"):
+        rows = np.arange(start, min(start + EMBED_BATCH, len(catalogue)))
+        chunks.append(api.embed(backbone, catalogue.images(rows)))
+    return np.concatenate(chunks)
+
+
+def catalogue_root(catalogue: Catalogue) -> Path | None:
+    """The folder of the catalogue's own file (HDF5, CSV), under which files may be served."""
+    dataset = catalogue.rows
+    while not hasattr(dataset, "path") and hasattr(dataset, "dataset"):
+        dataset = dataset.dataset
+    path = getattr(dataset, "path", None)
+    return None if path is None else Path(path).resolve().parent
+
+
+def load_pool(data_config: Path, backbone: str, cache_dir: Path) -> Pool:
+    """The pool of a data config, embedded by ``backbone`` (cached in ``cache_dir``)."""
+    catalogue = Catalogue(data_config)
+    cached = cache_dir / f"embeddings-{cache_key(backbone, data_config)}.npy"
+    if cached.is_file():
+        vectors = np.load(cached)
+    else:
+        vectors = embed_catalogue(catalogue, api.load_backbone(backbone))
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        with atomic_path(cached) as tmp, open(tmp, "wb") as file:
+            np.save(file, vectors)
+    names = getattr(catalogue.rows, "names", None)
+    if names is None or len(names) != len(catalogue):
+        names = [f"row{row}" for row in range(len(catalogue))]  # as predict names them
+    root = catalogue_root(catalogue)
+    return Pool(list(map(str, names)), unit_rows(vectors), catalogue.images, root)

@@ -1,0 +1,59 @@
+"""Each strategy ranks the galaxies it should: the doubtful, the far, or a seeded shuffle."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from galvision.label.acquisition import PoolState, entropy, margin, rank
+from galvision.label.pool import unit_rows
+
+
+def line_pool() -> np.ndarray:
+    """Five unit vectors at increasing angles from the first."""
+    angles = np.linspace(0, np.pi / 2, 5)
+    return unit_rows(np.stack([np.cos(angles), np.sin(angles)], axis=1))
+
+
+def test_entropy_and_margin_by_hand() -> None:
+    probabilities = np.array([[0.5, 0.5], [0.9, 0.1], [1.0, 0.0]])
+    assert entropy(probabilities) == pytest.approx([np.log(2), 0.325083, 0.0], abs=1e-5)
+    assert margin(probabilities) == pytest.approx([0.0, 0.8, 1.0])
+
+
+@pytest.mark.parametrize("strategy", ["entropy", "margin"])
+def test_uncertainty_ranks_the_most_doubtful_first(strategy: str) -> None:
+    probabilities = np.array([[0.9, 0.1], [0.55, 0.45], [0.99, 0.01], [0.7, 0.3], [0.5, 0.5]])
+    state = PoolState(line_pool(), probabilities, labelled=np.array([4]), seed=0)
+    assert list(rank(strategy, state, 2)) == [1, 3, 0, 2]
+
+
+def test_kcentre_goes_farthest_from_the_labelled_first() -> None:
+    state = PoolState(line_pool(), None, labelled=np.array([0]), seed=0)
+    ranked = list(rank("kcentre", state, 2))
+    assert ranked[0] == 4  # the far end of the arc
+    assert ranked[1] == 2  # then the middle, farthest from both
+
+
+def test_uncertainty_without_a_learner_falls_back_to_kcentre() -> None:
+    state = PoolState(line_pool(), None, labelled=np.array([0]), seed=0)
+    assert list(rank("entropy", state, 2)) == list(rank("kcentre", state, 2))
+
+
+def test_hybrid_diversifies_among_the_uncertain() -> None:
+    # Rows 1 and 2 are the most doubtful and nearly the same galaxy; row 4 is doubtful too and
+    # far away. Entropy shows the near-copies first; the hybrid spreads out among the doubtful.
+    embeddings = unit_rows(np.array([[1, 0], [0, 1], [0.02, 1], [1, 0.1], [-1, 0.1]]))
+    probabilities = np.array([[0.99, 0.01], [0.5, 0.5], [0.51, 0.49], [0.98, 0.02], [0.6, 0.4]])
+    state = PoolState(embeddings, probabilities, labelled=np.array([0]), seed=0)
+    assert list(rank("entropy", state, 1))[:3] == [1, 2, 4]
+    first_two = list(rank("hybrid", state, 1))[:2]
+    assert set(first_two) != {1, 2}
+
+
+def test_random_is_a_seeded_shuffle_of_the_unlabelled() -> None:
+    state = PoolState(line_pool(), None, labelled=np.array([2]), seed=3)
+    ranked = list(rank("random", state, 2))
+    assert sorted(ranked) == [0, 1, 3, 4]
+    assert ranked == list(rank("random", state, 2))
+    assert ranked != list(rank("random", PoolState(line_pool(), None, np.array([2]), 4), 2))
