@@ -12,21 +12,25 @@ from torch.utils.data import Dataset, default_collate
 
 from galvision.data import keys
 from galvision.data.datamodules import GalaxyDataModule
+from galvision.data.row_tables import dataset_labels
 from galvision.errors import ConfigError, DataError
 from galvision.transforms import Observe, apply_transforms
+
+
+def load_datamodule(data_config: Path, what: str = "--data") -> GalaxyDataModule:
+    """The datamodule a data config file describes (not yet prepared)."""
+    if not data_config.is_file():
+        raise ConfigError(f"{what}: no such data config {data_config}")
+    parser = ArgumentParser(exit_on_error=False, parser_mode="omegaconf")
+    parser.add_subclass_arguments(GalaxyDataModule, "data")
+    return parser.instantiate_classes(parser.parse_args(["--data", str(data_config)])).data
 
 
 class Catalogue:
     """The rows of a data config's catalogue, as ``EmbeddingDataModule`` embedded them."""
 
     def __init__(self, data_config: Path) -> None:
-        if not data_config.is_file():
-            raise ConfigError(f"--data: no such data config {data_config}")
-        parser = ArgumentParser(exit_on_error=False, parser_mode="omegaconf")
-        parser.add_subclass_arguments(GalaxyDataModule, "data")
-        datamodule = parser.instantiate_classes(
-            parser.parse_args(["--data", str(data_config)])
-        ).data
+        datamodule = load_datamodule(data_config)
         datamodule.prepare_data()
         self.where = data_config
         self.rows: Dataset = datamodule.catalogue()
@@ -58,7 +62,4 @@ class Catalogue:
         self.check_rows(rows)
         if self.class_names is None:
             return None
-        table = getattr(self.rows, "labels", None)
-        if table is not None and len(table) == len(self):
-            return np.asarray(table)[rows]
-        return np.array([int(self.rows[int(row)][keys.LABEL]) for row in rows])
+        return dataset_labels(self.rows)[rows]

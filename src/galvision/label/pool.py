@@ -16,6 +16,7 @@ import torch
 from tqdm.auto import tqdm
 
 from galvision import api
+from galvision.data.row_tables import row_names
 from galvision.embeddings.catalogue import Catalogue
 from galvision.folders import atomic_path
 
@@ -80,8 +81,5 @@ def load_pool(data_config: Path, backbone: str, cache_dir: Path) -> Pool:
         cache_dir.mkdir(parents=True, exist_ok=True)
         with atomic_path(cached) as tmp, open(tmp, "wb") as file:
             np.save(file, vectors)
-    names = getattr(catalogue.rows, "names", None)
-    if names is None or len(names) != len(catalogue):
-        names = [f"row{row}" for row in range(len(catalogue))]  # as predict names them
     root = catalogue_root(catalogue)
-    return Pool(list(map(str, names)), unit_rows(vectors), catalogue.images, root)
+    return Pool(row_names(catalogue.rows), unit_rows(vectors), catalogue.images, root)
