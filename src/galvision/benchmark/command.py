@@ -22,6 +22,7 @@ BENCHMARKS = {
     "align": ("galvision.benchmark.alignment", "zero-shot and few-label morphology, text queries"),
     "multitask": ("galvision.benchmark.multitask", "single- vs multi-task training, equal budget"),
     "outliers": ("galvision.benchmark.outliers", "planted rare objects found from embeddings"),
+    "active": ("galvision.benchmark.active", "labels active learning needs against random"),
     "speed": ("galvision.benchmark.speed", "framework overhead, data path, search at scale"),
     "throughput": ("galvision.benchmark.throughput", "training and inference images per second"),
 }

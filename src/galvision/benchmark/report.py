@@ -35,6 +35,7 @@ FORMATS = {
     "train_images_per_s": "{:.1f}",
     "infer_images_per_s": "{:.1f}",
     "train_ratio": "{:.2f}",
+    "labels": "{:.0f}",
 }
 DEFAULT_FORMAT = "{:.3f}"
 

@@ -29,7 +29,7 @@ class Pool:
 
     names: list[str]
     embeddings: np.ndarray
-    pictures: Callable[[np.ndarray], np.ndarray]
+    pictures: Callable[[np.ndarray], np.ndarray] | None
     root: Path | None = None
 
     def __len__(self) -> int:
@@ -52,13 +52,16 @@ def cache_key(backbone: str, data_config: Path) -> str:
 
 
 @torch.no_grad()
-def embed_catalogue(catalogue: Catalogue, backbone: torch.nn.Module) -> np.ndarray:
-    """Pooled embeddings of every row of ``catalogue``, with a progress bar."""
-    chunks = []
-    for start in tqdm(range(0, len(catalogue), EMBED_BATCH), desc="embedding", unit="batch"):
-        rows = np.arange(start, min(start + EMBED_BATCH, len(catalogue)))
-        chunks.append(api.embed(backbone, catalogue.images(rows)))
-    return np.concatenate(chunks)
+def embed_catalogue(
+    catalogue: Catalogue, backbone: torch.nn.Module, rows: np.ndarray | None = None
+) -> np.ndarray:
+    """Pooled embeddings of ``rows`` of ``catalogue`` (default: all), with a progress bar."""
+    rows = np.arange(len(catalogue)) if rows is None else np.asarray(rows)
+    chunks = [
+        api.embed(backbone, catalogue.images(rows[start : start + EMBED_BATCH]))
+        for start in tqdm(range(0, len(rows), EMBED_BATCH), desc="embedding", unit="batch")
+    ]
+    return np.concatenate(chunks) if chunks else np.empty((0, 0), np.float32)
 
 
 def catalogue_root(catalogue: Catalogue) -> Path | None:

@@ -1,0 +1,178 @@
+"""``galvision benchmark active``: does active learning save labels?
+
+An oracle labels each pool from its true classes through the labelling service, page by page,
+for every acquisition strategy and seed; after each page the session's learner (a logistic
+regression on frozen foundation embeddings) is scored on a fixed test split. A ResNet-18 trained
+from scratch on random labels of the same pool is the reference. The table gives the labels each
+method needs to reach AUROC 0.90 and 0.95 (mean over seeds; ``>`` when a seed never does), and
+the AUROC at a few label counts; a PNG draws the curves. The sets are the simulated survey's
+training split (its 10 classes) and the Galaxy Zoo 1 SDSS pool (spiral vs elliptical), scored on
+the fixed test split of ``configs/data/gz1.yaml``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from pathlib import Path
+
+from galvision.benchmark.active_latency import measure_latency
+from galvision.benchmark.active_plot import save_curves
+from galvision.benchmark.active_runs import (
+    ActiveSet,
+    embed_set,
+    oracle_curve,
+    resnet_point,
+    resumable_curve,
+    set_classes,
+)
+from galvision.benchmark.report import with_spread, write_report
+from galvision.benchmark.training import add_config_argument
+from galvision.errors import ConfigError
+from galvision.label.acquisition import STRATEGIES
+
+THRESHOLDS = (0.90, 0.95)
+RESNET = "ResNet-18 from scratch"
+
+
+def default_sets(args: argparse.Namespace) -> dict[str, ActiveSet]:
+    """The simulated survey and the GZ1 pool, from the command's data configs."""
+    return {
+        "sim": ActiveSet("sim", args.sim_data, "train", args.sim_data),
+        "gz1": ActiveSet("gz1", args.gz1_pool, None, args.gz1_test, ("elliptical", "spiral")),
+    }
+
+
+def labels_to_reach(curve: list[dict], threshold: float) -> int | None:
+    """The fewest labels at which the curve's AUROC reaches ``threshold`` (None: never)."""
+    return next((point["labels"] for point in curve if point["auroc"] >= threshold), None)
+
+
+def reach_cell(curves: list[list[dict]], threshold: float, budget: int) -> str:
+    """Mean labels over seeds to reach ``threshold``, or ``> budget`` if any seed never does."""
+    reached = [labels_to_reach(curve, threshold) for curve in curves]
+    if any(count is None for count in reached):
+        return f"> {budget}"
+    return with_spread("labels", statistics.fmean(reached), spread(reached))
+
+
+def spread(values: list[float]) -> float | None:
+    """Half the range over seeds, or None for one seed."""
+    return (max(values) - min(values)) / 2 if len(values) > 1 else None
+
+
+def auroc_at(curves: list[list[dict]], labels: int) -> str:
+    """Mean AUROC over seeds at ``labels`` labels (the last page at or below it)."""
+    values = []
+    for curve in curves:
+        below = [point["auroc"] for point in curve if point["labels"] <= labels]
+        if not below:
+            return "—"
+        values.append(below[-1])
+    return with_spread("auroc", statistics.fmean(values), spread(values))
+
+
+def set_table(
+    name: str, curves: dict[str, list[list[dict]]], checkpoints: list[int], budget: int
+) -> list[dict]:
+    """One row per method: labels to each threshold, AUROC at each checkpoint."""
+    rows = []
+    for method, runs in curves.items():
+        row = {"set": name, "method": method}
+        limit = max(point["labels"] for run in runs for point in run) if runs[0] else budget
+        for threshold in THRESHOLDS:
+            row[f"labels_to_{threshold:.2f}"] = reach_cell(runs, threshold, limit)
+        for count in checkpoints:
+            row[f"auroc@{count}"] = auroc_at(runs, count)
+        rows.append(row)
+    return rows
+
+
+def run_set(args: argparse.Namespace, active: ActiveSet) -> tuple[dict, dict]:
+    """Curves of every strategy (and the ResNet-18) on one set, and the learner's latency."""
+    folder = args.output / "active" / active.name
+    pool, test = embed_set(active, args.backbone, folder)
+    classes = set_classes(active)
+    budget = min(args.budget, len(pool.rows) // args.page * args.page)
+    curves: dict[str, list[list[dict]]] = {}
+    for strategy in args.strategies:
+        curves[strategy] = [
+            resumable_curve(
+                folder / "curves",
+                {"strategy": strategy, "seed": seed, "budget": budget, "page": args.page},
+                lambda s=strategy, seed=seed: oracle_curve(
+                    pool, test, classes, s, seed, budget, args.page, folder
+                ),
+            )
+            for seed in args.seeds
+        ]
+    counts = [len(pool.rows) if c == "all" else int(c) for c in args.resnet_labels]
+    if counts:
+        curves[RESNET] = [
+            [
+                resnet_point(
+                    active, pool, classes, count, args.config, args.resnet_steps, seed, folder
+                )
+                for count in sorted(counts)
+            ]
+            for seed in args.seeds[:1]
+        ]
+    return curves, measure_latency(pool, classes, args.page)
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """Refuse budgets that measure nothing."""
+    if args.page < 1 or args.budget < args.page:
+        raise ConfigError(f"--budget {args.budget} must hold at least one --page {args.page}")
+    for count in args.resnet_labels:
+        if count != "all" and not (count.isdigit() and int(count) > 1):
+            raise ConfigError(f"--resnet-labels: {count!r} is neither a count above 1 nor 'all'")
+
+
+def run(args: argparse.Namespace) -> str:
+    """Every set's curves, table and figure."""
+    check_arguments(args)
+    sets = default_sets(args)
+    rows, curves_by_set, notes = [], {}, []
+    for name in args.sets:
+        curves, latency = run_set(args, sets[name])
+        curves_by_set[name] = curves
+        rows += set_table(name, curves, args.checkpoints, args.budget)
+        notes.append(
+            f"{name}: a label to rescored page in {latency['median']:.2f} s (median, "
+            f"max {latency['max']:.2f} s) over {latency['pool']} galaxies"
+        )
+    columns = ["set", "method"] + [f"labels_to_{t:.2f}" for t in THRESHOLDS]
+    columns += [f"auroc@{count}" for count in args.checkpoints]
+    save_curves(curves_by_set, args.output / "active_curves.png")
+    text = (
+        f"Oracle labels, pages of {args.page}, learner retrained every page; seeds "
+        f"{' '.join(map(str, args.seeds))} (± half their range); backbone {args.backbone}. "
+        f"{RESNET}: {args.resnet_steps} steps on random labels, seed {args.seeds[0]}. "
+        + "; ".join(notes)
+        + "."
+    )
+    return write_report(rows, columns, args.output / "active", "Active learning", text)
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``galvision benchmark active``."""
+    parser.add_argument("--backbone", default="foundation", help="foundation, export or checkpoint")
+    parser.add_argument("--sets", nargs="+", choices=["sim", "gz1"], default=["sim", "gz1"])
+    parser.add_argument("--strategies", nargs="+", choices=STRATEGIES, default=list(STRATEGIES))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--budget", type=int, default=400, help="labels per oracle run")
+    parser.add_argument("--page", type=int, default=10, help="labels per page (and retrain)")
+    parser.add_argument("--checkpoints", type=int, nargs="+", default=[20, 50, 100, 200, 400])
+    parser.add_argument(
+        "--resnet-labels", nargs="*", default=["50", "200", "800", "all"],
+        help="label counts of the ResNet-18 reference ('all': the whole pool; none: skip it)",
+    )  # fmt: skip
+    parser.add_argument("--resnet-steps", type=int, default=600)
+    add_config_argument(parser, "tasks/classify.yaml", "the ResNet-18's task config")
+    parser.add_argument(
+        "--sim-data", type=Path, default=Path("configs/data/morphology_realistic.yaml")
+    )
+    parser.add_argument("--gz1-pool", type=Path, default=Path("configs/data/gz1_pool.yaml"))
+    parser.add_argument("--gz1-test", type=Path, default=Path("configs/data/gz1.yaml"))
+    parser.add_argument("--output", type=Path, default=Path("benchmark_results"))

@@ -1,0 +1,227 @@
+"""The runs behind ``galvision benchmark active``: pools embedded once, an oracle labelling
+through the labelling service, and a ResNet-18 trained from scratch on random labels.
+
+The oracle is a ``LabelSession`` like the web app's, over its own SQLite file: it asks for a
+page, answers each galaxy from the catalogue's true class, and the session retrains its
+learner every page, exactly as it would for a person. After each page the learner is scored on
+the fixed test split.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+from torchmetrics.functional.classification import multiclass_accuracy, multiclass_auroc
+
+from galvision import api
+from galvision.benchmark.classification import resnet_arguments
+from galvision.benchmark.training import resumable_run
+from galvision.data.row_tables import dataset_labels, row_names
+from galvision.embeddings.catalogue import Catalogue, load_datamodule
+from galvision.errors import ConfigError
+from galvision.label.pool import Pool, cache_key, embed_catalogue, unit_rows
+from galvision.label.session import LabelSession, SessionSettings
+from galvision.label.store import LabelStore
+
+ORACLE = "oracle"
+
+
+@dataclass(frozen=True)
+class ActiveSet:
+    """A pool to label (a split of a data config, or all of it), a test split, the classes."""
+
+    name: str
+    pool: Path
+    pool_split: str | None
+    test: Path
+    classes: tuple[str, ...] | None = None  # None: the pool catalogue's own classes
+
+
+@dataclass(frozen=True)
+class Split:
+    """Rows of one catalogue (in its row order), their unit embeddings and classes."""
+
+    rows: np.ndarray
+    names: list[str]
+    embeddings: np.ndarray
+    labels: np.ndarray
+
+
+def split_rows(config: Path, split: str | None) -> np.ndarray | None:
+    """Catalogue rows of ``split`` of a data config (None: every row)."""
+    if split is None:
+        return None
+    indices = load_datamodule(config).split_indices
+    return np.asarray((indices() if callable(indices) else indices)[split])
+
+
+def embed_split(
+    backbone: torch.nn.Module, config: Path, split: str | None, classes: list[str]
+) -> Split:
+    """The rows of ``split`` whose class is one of ``classes``, embedded by ``backbone``."""
+    catalogue = Catalogue(config)
+    theirs = list(catalogue.class_names or [])
+    rows = split_rows(config, split)
+    rows = np.arange(len(catalogue)) if rows is None else rows
+    mapping = np.array([classes.index(name) if name in classes else -1 for name in theirs])
+    labels = mapping[dataset_labels(catalogue.rows)[rows]]
+    rows, labels = rows[labels >= 0], labels[labels >= 0]
+    names = row_names(catalogue.rows)
+    vectors = unit_rows(embed_catalogue(catalogue, backbone, rows))
+    return Split(rows, [names[row] for row in rows], vectors, labels)
+
+
+def set_classes(active: ActiveSet) -> list[str]:
+    """The classes a set is labelled in."""
+    if active.classes is not None:
+        return list(active.classes)
+    names = Catalogue(active.pool).class_names
+    if names is None:
+        raise ConfigError(f"{active.pool}: the catalogue has no classes for an oracle to answer")
+    return list(names)
+
+
+def embed_set(active: ActiveSet, backbone: str, folder: Path) -> tuple[Split, Split]:
+    """Pool and test split of a set, embedded (cached in ``folder``)."""
+    cached = folder / f"{active.name}-{cache_key(backbone, active.pool)}.npz"
+    if cached.is_file():
+        stored = np.load(cached, allow_pickle=False)
+        pool, test = (
+            Split(
+                stored[f"{p}_rows"],
+                stored[f"{p}_names"].tolist(),
+                stored[f"{p}_x"],
+                stored[f"{p}_y"],
+            )
+            for p in ("pool", "test")
+        )
+        return pool, test
+    classes, model = set_classes(active), api.load_backbone(backbone)
+    pool = embed_split(model, active.pool, active.pool_split, classes)
+    test = embed_split(model, active.test, "test", classes)
+    folder.mkdir(parents=True, exist_ok=True)
+    arrays = {}
+    for prefix, part in (("pool", pool), ("test", test)):
+        arrays |= {f"{prefix}_rows": part.rows, f"{prefix}_names": np.array(part.names)}
+        arrays |= {f"{prefix}_x": part.embeddings, f"{prefix}_y": part.labels}
+    np.savez(cached, **arrays)
+    return pool, test
+
+
+def heldout_scores(probabilities: np.ndarray, test: Split, classes: int) -> dict[str, float]:
+    """Accuracy, and AUROC one-vs-rest averaged over the classes the test split holds (for two
+    classes, the plain AUROC)."""
+    scores, truth = torch.from_numpy(probabilities).float(), torch.from_numpy(test.labels).long()
+    with warnings.catch_warnings():  # classes absent from the test split are left out below
+        warnings.simplefilter("ignore", UserWarning)
+        per_class = multiclass_auroc(scores, truth, classes, average=None)
+    present = torch.bincount(truth, minlength=classes) > 0
+    return {
+        "auroc": float(per_class[present].mean()),
+        "accuracy": float(multiclass_accuracy(scores, truth, classes, average="micro")),
+    }
+
+
+def oracle_curve(
+    pool: Split,
+    test: Split,
+    classes: list[str],
+    strategy: str,
+    seed: int,
+    budget: int,
+    page: int,
+    folder: Path,
+) -> list[dict]:
+    """Labels, test AUROC and accuracy after every page the oracle labels, up to ``budget``."""
+    database = folder / f"{strategy}-seed{seed}.sqlite"
+    for stale in folder.glob(f"{database.name}*"):
+        stale.unlink()
+    settings = SessionSettings(strategy, page, lease_seconds=3600, seed=seed, background=False)
+    session = LabelSession(
+        Pool(pool.names, pool.embeddings, pictures=None),
+        classes,
+        LabelStore(database, classes),
+        settings,
+    )
+    curve = []
+    while session.store.count() < budget:
+        shown = session.next_page(ORACLE, page)
+        if not shown:
+            break
+        for galaxy in shown:  # the session retrains after every page: budget is whole pages
+            session.label(galaxy["row"], classes[pool.labels[galaxy["row"]]], ORACLE)
+        learner = session.model.learner
+        if learner is not None:
+            scores = heldout_scores(learner.probabilities(test.embeddings), test, len(classes))
+            curve.append({"labels": session.store.count(), **scores})
+    session.close()
+    return curve
+
+
+def resumable_curve(folder: Path, key: dict, make) -> list[dict]:
+    """A curve computed by ``make()``, or read back from an identical earlier run."""
+    path = folder / (
+        "-".join(str(value) for value in key.values() if not isinstance(value, list)) + ".json"
+    )
+    if path.is_file():
+        stored = json.loads(path.read_text())
+        if stored["key"] == key:
+            return stored["curve"]
+    curve = make()
+    folder.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"key": key, "curve": curve}))
+    return curve
+
+
+def random_labels(pool: Split, count: int, seed: int) -> np.ndarray:
+    """Positions in the pool of ``count`` labels drawn at random, as the random strategy does."""
+    return np.random.default_rng(seed).permutation(len(pool.rows))[:count]
+
+
+def resnet_point(
+    active: ActiveSet,
+    pool: Split,
+    classes: list[str],
+    count: int,
+    config: list[Path],
+    steps: int,
+    seed: int,
+    folder: Path,
+) -> dict:
+    """Test AUROC and accuracy of a ResNet-18 from scratch on ``count`` random pool labels."""
+    run = folder / f"resnet18-{count}-seed{seed}"
+    run.mkdir(parents=True, exist_ok=True)
+    chosen = random_labels(pool, count, seed)
+    labels = run / "labels.csv"
+    lines = ["row,name,label"] + [
+        f"{pool.rows[i]},{pool.names[i]},{classes[pool.labels[i]]}" for i in sorted(chosen)
+    ]
+    labels.write_text("\n".join(lines) + "\n")
+    data = {
+        "class_path": "galvision.data.exported_labels.ExportedLabelsDataModule",
+        "init_args": {
+            "source": str(active.pool.resolve()),
+            "labels": str(labels.resolve()),
+            "classes": classes,
+            "test": str(active.test.resolve()),
+            "batch_size": 32,
+        },
+    }
+    data_config = run / "data.yaml"
+    data_config.write_text(yaml.safe_dump(data))
+    source = load_datamodule(active.pool)
+    extra = [
+        *resnet_arguments(source.num_bands, source.image_size),
+        "--model.init_args.num_classes",
+        str(len(classes)),
+        "--data",
+        str(data_config),
+    ]
+    metrics = resumable_run(config, run, steps, seed, extra)
+    return {"labels": count, "auroc": metrics["test/auroc"], "accuracy": metrics["test/accuracy"]}

@@ -1,0 +1,73 @@
+"""galvision benchmark active: reading curves, the oracle through the service, a tiny run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from galvision.benchmark.active import auroc_at, labels_to_reach, reach_cell
+from galvision.benchmark.active_runs import Split, oracle_curve, heldout_scores
+from galvision.cli import main
+from galvision.label.store import LabelStore
+from helpers.labelling import CLASSES, toy_pool
+from helpers.training import CONF, REPO, csv_rows
+
+CURVES = [
+    [{"labels": 10, "auroc": 0.80}, {"labels": 20, "auroc": 0.91}, {"labels": 30, "auroc": 0.96}],
+    [{"labels": 10, "auroc": 0.85}, {"labels": 20, "auroc": 0.89}, {"labels": 30, "auroc": 0.93}],
+]
+
+
+def test_reading_curves_by_hand() -> None:
+    assert labels_to_reach(CURVES[0], 0.90) == 20
+    assert labels_to_reach(CURVES[1], 0.90) == 30
+    assert labels_to_reach(CURVES[1], 0.95) is None
+    assert reach_cell(CURVES, 0.90, 30) == "25 ± 5"
+    assert reach_cell(CURVES, 0.95, 30) == "> 30"
+    assert auroc_at(CURVES, 25) == "0.900 ± 0.010"
+    assert auroc_at(CURVES, 5) == "—"
+
+
+def test_auroc_averages_only_the_classes_the_test_split_holds() -> None:
+    test = Split(np.arange(4), [], np.zeros((4, 2)), np.array([0, 0, 1, 1]))
+    probabilities = np.array([[0.9, 0.1, 0], [0.6, 0.4, 0], [0.3, 0.7, 0], [0.6, 0.3, 0.1]])
+    scores = heldout_scores(probabilities, test, 3)
+    # class 0: 3.5 of 4 positive-negative pairs in order (one tie); class 1: 3 of 4; class 2 absent
+    assert scores["auroc"] == pytest.approx((0.875 + 0.75) / 2)
+    assert scores["accuracy"] == pytest.approx(0.75)
+
+
+def toy_split(seed: int) -> Split:
+    pool, truth = toy_pool(size=80, seed=seed)
+    return Split(np.arange(80), pool.names, pool.embeddings, truth)
+
+
+@pytest.mark.parametrize("strategy", ["random", "hybrid"])
+def test_oracle_labels_through_the_session(tmp_path: Path, strategy: str) -> None:
+    pool, test = toy_split(0), toy_split(1)
+    curve = oracle_curve(pool, test, CLASSES, strategy, 0, budget=20, page=5, folder=tmp_path)
+    assert [point["labels"] for point in curve][-1] == 20
+    assert curve[-1]["auroc"] > 0.95  # two well-separated clusters
+    stored = LabelStore(tmp_path / f"{strategy}-seed0.sqlite", CLASSES).current_labels()
+    assert len(stored) == 20 and {label.labeller for label in stored} == {"oracle"}
+    assert all(label.label == CLASSES[pool.labels[label.row]] for label in stored)
+
+
+@pytest.mark.timeout(900)
+def test_tiny_benchmark_writes_table_and_curves(tmp_path: Path, tiny_mae: Path) -> None:
+    main(
+        [
+            "benchmark", "active", "--backbone", str(tiny_mae), "--sets", "sim",
+            "--sim-data", str(CONF / "tiny_morphology.yaml"), "--strategies", "random", "kcentre",
+            "--seeds", "0", "--budget", "10", "--page", "5", "--checkpoints", "5", "10",
+            "--resnet-labels", "8", "--resnet-steps", "2",
+            "--config", str(REPO / "tasks" / "classify.yaml"),
+            "--output", str(tmp_path),
+        ]
+    )  # fmt: skip
+    rows = csv_rows(tmp_path / "active.csv")
+    assert [row["method"] for row in rows] == ["random", "kcentre", "ResNet-18 from scratch"]
+    assert (tmp_path / "active_curves.png").is_file()
+    assert "a label to rescored page in" in (tmp_path / "active.md").read_text()
