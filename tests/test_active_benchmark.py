@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from galvision.benchmark.active import auroc_at, labels_to_reach, reach_cell
-from galvision.benchmark.active_runs import Split, oracle_curve, heldout_scores
+from galvision.benchmark.active_runs import Split, heldout_scores, oracle_curve
 from galvision.cli import main
 from galvision.label.store import LabelStore
 from helpers.labelling import CLASSES, toy_pool

@@ -9,8 +9,11 @@ from helpers.catalogues import write_gz1
 from helpers.training import CONF, REPO, config_args
 
 PREDICT_ONLY = ["embed"]  # tasks that train nothing; tests/test_embeddings.py runs them
+LABEL_ONLY = ["label"]  # configs of `galvision label`; tests/label runs them
 TASKS = sorted(
-    path.stem for path in (REPO / "tasks").glob("*.yaml") if path.stem not in PREDICT_ONLY
+    path.stem
+    for path in (REPO / "tasks").glob("*.yaml")
+    if path.stem not in PREDICT_ONLY + LABEL_ONLY
 )
 # The checkpoint file names the metric each task declares as its `monitor`.
 MONITORED = {
@@ -39,6 +42,15 @@ def test_predict_only_config_parses_alone(name, capsys):
         main(["predict", "--config", str(REPO / "tasks" / f"{name}.yaml"), "--print_config"])
     assert exit_info.value.code == 0
     assert "class_path: galvision.tasks." in capsys.readouterr().out
+    assert (CONF / f"{name}.yaml").is_file()
+
+
+@pytest.mark.parametrize("name", LABEL_ONLY)
+def test_label_config_parses_alone(name, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["label", "--config", str(REPO / "tasks" / f"{name}.yaml"), "--print_config"])
+    assert exit_info.value.code == 0
+    assert "catalogue: " in capsys.readouterr().out
     assert (CONF / f"{name}.yaml").is_file()
 
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from conftest import REPO, SHARED_DATA
 from galvision.cli import main
+from galvision.data.row_tables import dataset_labels
+from galvision.embeddings.catalogue import load_datamodule
 from galvision.label.command import is_loopback, open_session, parse_label_args
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -49,3 +53,20 @@ def test_missing_backbone_names_the_file(capsys, tmp_path: Path) -> None:
 )
 def test_loopback_hosts(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
+
+
+def test_gz1_overlay_names_the_real_pool(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["label", "--config", str(REPO / "tasks" / "label.yaml"), "--config",
+              str(REPO / "configs" / "overlays" / "label_gz1.yaml"), "--print_config"])  # fmt: skip
+    assert exit_.value.code == 0
+    printed = capsys.readouterr().out
+    assert "gz1_pool.yaml" in printed and "- spiral" in printed
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "gz1_sdss_pool.h5").is_file(), reason="no shared GZ1 pool")
+def test_gz1_pool_config_reads_the_imbalanced_pool() -> None:
+    data = load_datamodule(REPO / "configs" / "data" / "gz1_pool.yaml")
+    counts = np.bincount(dataset_labels(data.catalogue()), minlength=4)
+    assert data.class_names == ["elliptical", "spiral", "edge_on", "merger"]
+    assert counts.tolist() == [3895, 250, 548, 0]
