@@ -25,6 +25,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 
+sync_api.expect.set_options(timeout=30_000)  # a busy 2-core machine retrains slowly
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="needs Chromium (Debian: apt-get install chromium)"
 )
@@ -39,10 +40,8 @@ def test_label_ten_by_keyboard_then_export(tmp_path: Path, tiny_mae: Path) -> No
         with sync_api.sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(accept_downloads=True)
+            page.add_init_script("localStorage.setItem('galvision-labeller', 'tester')")
             page.goto(url)
-            page.fill("#labeller", "tester")
-            page.press("#labeller", "Enter")
-            page.click("h1")  # the keys go to the page, not the name field
             cards = page.locator(".card")
             sync_api.expect(cards.first).to_be_visible()
             for count in range(10):

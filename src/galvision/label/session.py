@@ -101,6 +101,7 @@ class LabelSession:
         self._rerun = False
         self._since_retrain = 0
         self._asked_at: float | None = None
+        self._seen = 0  # the newest label id the last retraining saw
         history = store.models()
         self.model = Model(history[-1].version if history else 0, None, None, None)
         if store.count():
@@ -231,13 +232,14 @@ class LabelSession:
         accuracy = estimated_accuracy(features, targets, seed)
         previous = self.model
         self.model = Model(previous.version + 1, learner, probabilities, accuracy)
+        seen, self._seen = self._seen, max((label.id for label in labels), default=0)
         finished = time.time()
         self.store.add_model(
             ModelRecord(
                 version=self.model.version,
                 labels=len(labels),
                 accuracy=accuracy,
-                agreement=agreement(labels, previous.version),
+                agreement=agreement(labels, seen),
                 trained_at=finished,
                 seconds=finished - (asked_at or started),
             )
@@ -260,9 +262,10 @@ class LabelSession:
         self.store.close()
 
 
-def agreement(labels: list[Label], version: int) -> float | None:
-    """Share of the labels given under model ``version`` whose class it had predicted."""
-    judged = [label for label in labels if label.model_version == version and label.predicted]
+def agreement(labels: list[Label], seen: int) -> float | None:
+    """Share of the labels newer than label id ``seen`` whose class the learner then showing
+    had predicted: its accuracy on galaxies it had not trained on."""
+    judged = [label for label in labels if label.id > seen and label.predicted]
     if not judged:
         return None
     return sum(label.label == label.predicted for label in judged) / len(judged)

@@ -119,7 +119,10 @@ function enlarge(galaxy) {
 }
 
 async function rescore() {
-  view.cards = await Promise.all(view.cards.map((g) => api(`/api/galaxies/${g.row}`)));
+  // Cards labelled while the scores were in flight stay gone: merge, do not replace.
+  const fresh = await Promise.all(view.cards.map((g) => api(`/api/galaxies/${g.row}`)));
+  const byRow = new Map(fresh.map((g) => [g.row, g]));
+  view.cards = view.cards.map((g) => byRow.get(g.row) || g);
   render();
 }
 
