@@ -15,7 +15,7 @@ from galvision.data.exported_labels import ExportedLabelsDataModule
 from galvision.data.row_tables import dataset_labels
 from galvision.embeddings.catalogue import load_datamodule
 from galvision.errors import DataError
-from helpers.training import CONF, config_args
+from helpers.training import CONF, REPO, config_args
 
 CLASSES = ["smooth", "featured"]
 SPIRAL_CLASSES = 5  # classes from this index on in the morphology catalogue have disks
@@ -95,3 +95,12 @@ def test_fit_from_exported_labels(tmp_path: Path) -> None:
         ]
     )
     assert (tmp_path / "run" / "checkpoints" / "last.ckpt").is_file()
+
+
+@pytest.mark.parametrize(("task", "data"), [("classify", "labels"), ("classify_gz1", "labels_gz1")])
+def test_shipped_label_data_configs_parse(task: str, data: str, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["fit", "--config", str(REPO / "tasks" / f"{task}.yaml"), "--data",
+              str(REPO / "configs" / "data" / f"{data}.yaml"), "--print_config"])  # fmt: skip
+    assert exit_.value.code == 0
+    assert "ExportedLabelsDataModule" in capsys.readouterr().out

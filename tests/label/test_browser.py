@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from galvision.data.exported_labels import read_exported_labels
+from galvision.data.row_tables import row_names
+from galvision.embeddings.catalogue import load_datamodule
 from helpers.labelling import serve
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -65,3 +68,6 @@ def test_label_ten_by_keyboard_then_export(tmp_path: Path, tiny_mae: Path) -> No
     assert len(rows) == 10
     assert {row["labeller"] for row in rows} == {"tester"}
     assert sorted(row["label"] for row in rows) == ["featured"] * 5 + ["smooth"] * 5
+    catalogue = load_datamodule(CONF / "tiny_morphology.yaml").catalogue()
+    trainable, _ = read_exported_labels(exported, row_names(catalogue), ["smooth", "featured"])
+    assert len(trainable) == 10  # what `galvision fit` with ExportedLabelsDataModule reads
