@@ -97,6 +97,20 @@ class GalaxyDataModule(LightningDataModule):
         return self._loader("test")
 
 
+class DerivedDataModule(GalaxyDataModule):
+    """A datamodule serving images of another one, ``source``: its bands and size."""
+
+    source: GalaxyDataModule
+
+    @property
+    def num_bands(self) -> int | None:
+        return self.source.num_bands
+
+    @property
+    def image_size(self) -> int | None:
+        return self.source.image_size
+
+
 class SurveyDataset(Dataset):
     """Clean simulated galaxies with an observing PSF each, read lazily from the HDF5 cache.
 

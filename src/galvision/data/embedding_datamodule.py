@@ -8,7 +8,7 @@ import numpy as np
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from galvision.data import keys
-from galvision.data.datamodules import GalaxyDataModule
+from galvision.data.datamodules import DerivedDataModule, GalaxyDataModule
 from galvision.errors import DataError
 
 
@@ -25,7 +25,7 @@ class RowDataset(Dataset):
         return self.catalogue[row] | {keys.ROW: row}
 
 
-class EmbeddingDataModule(GalaxyDataModule):
+class EmbeddingDataModule(DerivedDataModule):
     """The whole catalogue of another datamodule (every split, evaluation PSFs and noise).
 
     ``predict`` serves the rows in order; :meth:`skip` leaves out rows embedded before (the
@@ -44,14 +44,6 @@ class EmbeddingDataModule(GalaxyDataModule):
         super().__init__(batch_size=batch_size, num_workers=num_workers)
         self.source = source
         self.skipped = np.empty(0, dtype=np.int64)
-
-    @property
-    def num_bands(self) -> int | None:
-        return self.source.num_bands
-
-    @property
-    def image_size(self) -> int | None:
-        return self.source.image_size
 
     @property
     def class_names(self) -> list[str] | None:

@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 
 from galvision.data import keys
 from galvision.data.catalogue_datamodule import stratified_split
-from galvision.data.datamodules import GalaxyDataModule
+from galvision.data.datamodules import DerivedDataModule, GalaxyDataModule
 from galvision.data.row_tables import dataset_labels, row_names
 from galvision.errors import ConfigError, DataError
 
@@ -74,7 +74,7 @@ class RelabelledRows(Dataset):
         return sample
 
 
-class ExportedLabelsDataModule(GalaxyDataModule):
+class ExportedLabelsDataModule(DerivedDataModule):
     """The galaxies of ``source`` that ``labels`` (a ``galvision label`` CSV) labelled.
 
     Args:
@@ -112,14 +112,6 @@ class ExportedLabelsDataModule(GalaxyDataModule):
     @property
     def num_classes(self) -> int:
         return len(self.names)
-
-    @property
-    def num_bands(self) -> int | None:
-        return self.source.num_bands
-
-    @property
-    def image_size(self) -> int | None:
-        return self.source.image_size
 
     def prepare_data(self) -> None:
         self.source.prepare_data()
