@@ -10,13 +10,22 @@ import pytest
 import torch
 
 from galvision.backbones import Backbone
+from galvision.benchmark.training import configure
 from galvision.checkpoints import load_checkpoint_task
 from galvision.cli import main
 from galvision.errors import ConfigError
 from galvision.heads import PixelDecoder
 from galvision.tasks import ClassificationTask, DeconvolutionTask, MultiTask, ReconstructionTask
 from galvision.tasks.sampling import ActiveSampler, UniformSampler, WeightedSampler
-from helpers.training import config_args, csv_rows, fit_tiny, logged, two_process_fit
+from helpers.training import (
+    REPO,
+    config_args,
+    csv_rows,
+    fit_tiny,
+    logged,
+    task_config,
+    two_process_fit,
+)
 
 PLUGIN = Path(__file__).parent / "plugin_example" / "src"
 CONF = Path(__file__).parent / "conf"
@@ -227,3 +236,14 @@ def test_two_process_ddp_draws_the_same_task_on_every_rank(tmp_path):
         line.startswith("galvision: error:") and "ddp_find_unused_parameters_true" in line
         for line in refused.stderr.splitlines()
     ), refused.stderr[-2000:]
+
+
+def test_layer_decay_overlay_slows_the_backbone_not_the_heads(tmp_path):
+    overlay = REPO / "configs" / "overlays" / "multitask_layer_decay.yaml"
+    cli = configure([*task_config("multitask"), overlay], tmp_path, 2, 0, [])
+    optimizer = cli.model.configure_optimizers()["optimizer"]
+    rate = {id(p): group["lr"] for group in optimizer.param_groups for p in group["params"]}
+    backbone = cli.model.backbone
+    first, last = (next(iter(backbone.model.blocks[k].parameters())) for k in (0, -1))
+    heads = [p for n, p in cli.model.named_parameters() if "head" in n and "backbone" not in n]
+    assert heads and rate[id(first)] < rate[id(last)] <= min(rate[id(p)] for p in heads)
