@@ -26,8 +26,8 @@ def test_reading_curves_by_hand() -> None:
     assert labels_to_reach(CURVES[1], 0.95) is None
     assert reach_cell(CURVES, 0.90, 30) == "25 ± 5"
     assert reach_cell(CURVES, 0.95, 30) == "> 30"
-    assert auroc_at(CURVES, 25) == "0.900 ± 0.010"
-    assert auroc_at(CURVES, 5) == "—"
+    assert auroc_at(CURVES, 20) == "0.900 ± 0.010"
+    assert auroc_at(CURVES, 25) == "—"
 
 
 def test_auroc_averages_only_the_classes_the_test_split_holds() -> None:
@@ -67,7 +67,7 @@ def test_tiny_benchmark_writes_table_and_curves(tmp_path: Path, tiny_mae: Path) 
             "--output", str(tmp_path),
         ]
     )  # fmt: skip
-    rows = csv_rows(tmp_path / "active.csv")
+    rows = csv_rows(tmp_path / "active_sim.csv")
     assert [row["method"] for row in rows] == ["random", "kcentre", "ResNet-18 from scratch"]
-    assert (tmp_path / "active_curves.png").is_file()
-    assert "a label to rescored page in" in (tmp_path / "active.md").read_text()
+    assert (tmp_path / "active_sim.png").is_file()
+    assert "A label to rescored page in" in (tmp_path / "active_sim.md").read_text()

@@ -62,23 +62,23 @@ def spread(values: list[float]) -> float | None:
 
 
 def auroc_at(curves: list[list[dict]], labels: int) -> str:
-    """Mean AUROC over seeds at ``labels`` labels (the last page at or below it)."""
+    """Mean AUROC over seeds with exactly ``labels`` labels ("—" where a run has no such point)."""
     values = []
     for curve in curves:
-        below = [point["auroc"] for point in curve if point["labels"] <= labels]
-        if not below:
+        found = [point["auroc"] for point in curve if point["labels"] == labels]
+        if not found:
             return "—"
-        values.append(below[-1])
+        values.append(found[0])
     return with_spread("auroc", statistics.fmean(values), spread(values))
 
 
 def set_table(
-    name: str, curves: dict[str, list[list[dict]]], checkpoints: list[int], budget: int
+    curves: dict[str, list[list[dict]]], checkpoints: list[int], budget: int
 ) -> list[dict]:
     """One row per method: labels to each threshold, AUROC at each checkpoint."""
     rows = []
     for method, runs in curves.items():
-        row = {"set": name, "method": method}
+        row = {"method": method}
         limit = max(point["labels"] for run in runs for point in run) if runs[0] else budget
         for threshold in THRESHOLDS:
             row[f"labels_to_{threshold:.2f}"] = reach_cell(runs, threshold, limit)
@@ -120,6 +120,14 @@ def run_set(args: argparse.Namespace, active: ActiveSet) -> tuple[dict, dict]:
     return curves, measure_latency(pool, classes, args.page)
 
 
+def resnet_note(runs: list[list[dict]] | None) -> str:
+    """The ResNet-18's AUROC at each of its label counts, for the notes."""
+    if not runs:
+        return ""
+    points = ", ".join(f"{p['auroc']:.3f} at {p['labels']}" for p in runs[0])
+    return f" (AUROC {points} labels)"
+
+
 def check_arguments(args: argparse.Namespace) -> None:
     """Refuse budgets that measure nothing."""
     if args.page < 1 or args.budget < args.page:
@@ -130,29 +138,27 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> str:
-    """Every set's curves, table and figure."""
+    """Every set's curves, table (``active_<set>.md``, ``.csv``) and figure (``.png``)."""
     check_arguments(args)
     sets = default_sets(args)
-    rows, curves_by_set, notes = [], {}, []
+    columns = ["method"] + [f"labels_to_{t:.2f}" for t in THRESHOLDS]
+    columns += [f"auroc@{count}" for count in args.checkpoints]
+    reports = []
     for name in args.sets:
         curves, latency = run_set(args, sets[name])
-        curves_by_set[name] = curves
-        rows += set_table(name, curves, args.checkpoints, args.budget)
-        notes.append(
-            f"{name}: a label to rescored page in {latency['median']:.2f} s (median, "
-            f"max {latency['max']:.2f} s) over {latency['pool']} galaxies"
+        stem = args.output / f"active_{name}"
+        save_curves({name: curves}, stem.with_suffix(".png"))
+        notes = (
+            f"Oracle labels, pages of {args.page}, learner retrained every page; seeds "
+            f"{' '.join(map(str, args.seeds))} (± half their range); backbone {args.backbone}. "
+            f"{RESNET}: {args.resnet_steps} steps on random labels, seed {args.seeds[0]}"
+            f"{resnet_note(curves.get(RESNET))}. A label to rescored page in "
+            f"{latency['median']:.2f} s (median, max {latency['max']:.2f} s) over "
+            f"{latency['pool']} galaxies."
         )
-    columns = ["set", "method"] + [f"labels_to_{t:.2f}" for t in THRESHOLDS]
-    columns += [f"auroc@{count}" for count in args.checkpoints]
-    save_curves(curves_by_set, args.output / "active_curves.png")
-    text = (
-        f"Oracle labels, pages of {args.page}, learner retrained every page; seeds "
-        f"{' '.join(map(str, args.seeds))} (± half their range); backbone {args.backbone}. "
-        f"{RESNET}: {args.resnet_steps} steps on random labels, seed {args.seeds[0]}. "
-        + "; ".join(notes)
-        + "."
-    )
-    return write_report(rows, columns, args.output / "active", "Active learning", text)
+        rows = set_table(curves, args.checkpoints, args.budget)
+        reports.append(write_report(rows, columns, stem, f"Active learning: {name}", notes))
+    return "\n".join(reports)
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
@@ -163,7 +169,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--budget", type=int, default=400, help="labels per oracle run")
     parser.add_argument("--page", type=int, default=10, help="labels per page (and retrain)")
-    parser.add_argument("--checkpoints", type=int, nargs="+", default=[20, 50, 100, 200, 400])
+    parser.add_argument("--checkpoints", type=int, nargs="+", default=[20, 50, 100, 200, 400, 800])
     parser.add_argument(
         "--resnet-labels", nargs="*", default=["50", "200", "800", "all"],
         help="label counts of the ResNet-18 reference ('all': the whole pool; none: skip it)",
