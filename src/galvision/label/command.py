@@ -44,7 +44,7 @@ def label_parser() -> ArgumentParser:
         help="foundation name, exported folder or checkpoint whose embeddings the learner uses",
     )
     parser.add_argument("--database", type=str, default="runs/label/labels.sqlite")
-    parser.add_argument("--strategy", type=str, default="hybrid", help=", ".join(STRATEGIES))
+    parser.add_argument("--strategy", type=str, default="kcentre", help=", ".join(STRATEGIES))
     parser.add_argument("--retrain_every", type=int, default=5, help="labels between retrains")
     parser.add_argument("--lease_seconds", type=float, default=300.0)
     parser.add_argument("--seed", type=int, default=0)

@@ -65,7 +65,7 @@ class Model:
 class SessionSettings:
     """How a session picks and learns: strategy, page size, retraining and lease periods."""
 
-    strategy: str = "hybrid"
+    strategy: str = "kcentre"
     retrain_every: int = 5
     lease_seconds: float = 300.0
     seed: int = 0
