@@ -15,10 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 from torch.utils.data import DataLoader, Dataset
 from torchmetrics.functional.classification import multiclass_accuracy
 
@@ -34,6 +31,7 @@ from galvision.benchmark.training import (
 from galvision.data import keys
 from galvision.data.labelled import few_shot
 from galvision.errors import ConfigError
+from galvision.label.learner import FittedLearner, probe_pipeline
 from galvision.transforms import BatchTransform, apply_transforms
 
 RANDOM = "random"  # the config's own backbone, untrained
@@ -55,11 +53,8 @@ def embed_split(
 def linear_probe(train: tuple, test_features: np.ndarray, seed: int) -> torch.Tensor:
     """Class probabilities of a logistic regression on standardised features (the MAE probe)."""
     features, labels = train
-    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000, random_state=seed))
-    probe.fit(features, labels)
-    probabilities = np.zeros((len(test_features), int(labels.max()) + 1))
-    probabilities[:, probe.classes_] = probe.predict_proba(test_features)
-    return torch.from_numpy(probabilities).float()
+    probe = FittedLearner(probe_pipeline(seed).fit(features, labels), int(labels.max()) + 1)
+    return torch.from_numpy(probe.probabilities(test_features)).float()
 
 
 def knn_predictions(train: tuple, test_features: np.ndarray) -> torch.Tensor:
