@@ -20,6 +20,7 @@ from galvision.checkpoints import load_checkpoint_task
 from galvision.data import keys
 from galvision.errors import CheckpointError
 from galvision.tasks.base import GalaxyTask
+from galvision.transforms.dihedral import DIHEDRAL_ORDER, dihedral
 
 Images = np.ndarray | torch.Tensor
 
@@ -46,11 +47,18 @@ def load_backbone(source: str | Path = "foundation") -> torch.nn.Module:
 
 
 @torch.no_grad()
-def embed(backbone: torch.nn.Module, images: Images, batch_size: int = 256) -> np.ndarray:
-    """Pooled embeddings (N, D) of display-space images (N, C, H, W)."""
+def embed(
+    backbone: torch.nn.Module, images: Images, batch_size: int = 256, invariant: bool = False
+) -> np.ndarray:
+    """Pooled embeddings (N, D) of display-space images (N, C, H, W); ``invariant``: each
+    averaged over the 8 right-angle turns and flips, so a galaxy's orientation drops out."""
     backbone.eval()
     images = torch.as_tensor(images, dtype=torch.float32)
-    chunks = [backbone.forward_pooled(chunk) for chunk in images.split(batch_size)]
+    turns = range(DIHEDRAL_ORDER) if invariant else range(1)
+    chunks = [
+        torch.stack([backbone.forward_pooled(dihedral(chunk, k)) for k in turns]).mean(0)
+        for chunk in images.split(batch_size)
+    ]
     return torch.cat(chunks).numpy()
 
 

@@ -70,3 +70,16 @@ def test_gz1_pool_config_reads_the_imbalanced_pool() -> None:
     counts = np.bincount(dataset_labels(data.catalogue()), minlength=4)
     assert data.class_names == ["elliptical", "spiral", "edge_on", "merger"]
     assert counts.tolist() == [3895, 250, 548, 0]
+
+
+def test_invariant_and_plain_embeddings_are_cached_apart(tiny_mae, tmp_path: Path) -> None:
+    common = ["--config", str(CONF / "label.yaml"), "--backbone", str(tiny_mae)]
+    pools = {}
+    for invariant in ("true", "false"):
+        database = str(tmp_path / f"{invariant}.sqlite")
+        args = parse_label_args([*common, "--database", database, "--invariant", invariant])
+        session = open_session(args)
+        pools[invariant] = session.pool.embeddings
+        session.close()
+    assert len(list(tmp_path.glob("embeddings-*.npy"))) == 2
+    assert not np.allclose(pools["true"], pools["false"], atol=1e-4)

@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from galvision.label.learner import estimated_accuracy, fit_learner
+from galvision.label.learner import (
+    FEW_LABELS_STRENGTH,
+    STRENGTHS,
+    chosen_strength,
+    estimated_accuracy,
+    fit_learner,
+)
 from helpers.labelling import toy_pool
 
 
@@ -29,3 +35,19 @@ def test_estimated_accuracy_needs_two_labels_in_two_classes() -> None:
     assert estimated_accuracy(pool.embeddings[:30], truth[:30], 0) == pytest.approx(1.0)
     shuffled = np.random.default_rng(0).permutation(truth[:30])
     assert estimated_accuracy(pool.embeddings[:30], shuffled, 0) < 0.8
+
+
+def test_strength_is_strong_for_noise_weak_for_a_clear_signal() -> None:
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(200, 64))
+    noise_labels = rng.integers(0, 2, 200)
+    assert chosen_strength(features, noise_labels, 0) == min(STRENGTHS)
+    signal_labels = (features[:, 0] > 0).astype(int)
+    assert chosen_strength(features, signal_labels, 0) > FEW_LABELS_STRENGTH
+
+
+def test_too_few_labels_in_a_class_fall_back_to_the_few_label_strength() -> None:
+    pool, truth = toy_pool()
+    rows = np.concatenate([np.flatnonzero(truth == 0)[:10], np.flatnonzero(truth == 1)[:2]])
+    learner = fit_learner(pool.embeddings[rows], truth[rows], num_classes=3, seed=0)
+    assert learner.strength == FEW_LABELS_STRENGTH

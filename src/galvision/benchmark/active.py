@@ -21,6 +21,7 @@ from galvision.benchmark.active_plot import save_curves
 from galvision.benchmark.active_runs import (
     ActiveSet,
     embed_set,
+    embedding_name,
     oracle_curve,
     resnet_point,
     resumable_curve,
@@ -91,7 +92,8 @@ def set_table(
 def run_set(args: argparse.Namespace, active: ActiveSet) -> tuple[dict, dict]:
     """Curves of every strategy (and the ResNet-18) on one set, and the learner's latency."""
     folder = args.output / "active" / active.name
-    pool, test = embed_set(active, args.backbone, folder)
+    pool, test = embed_set(active, args.backbone, folder, args.invariant)
+    embeddings = embedding_name(active, args.backbone, args.invariant)
     classes = set_classes(active)
     budget = min(args.budget, len(pool.rows) // args.page * args.page)
     curves: dict[str, list[list[dict]]] = {}
@@ -99,7 +101,13 @@ def run_set(args: argparse.Namespace, active: ActiveSet) -> tuple[dict, dict]:
         curves[strategy] = [
             resumable_curve(
                 folder / "curves",
-                {"strategy": strategy, "seed": seed, "budget": budget, "page": args.page},
+                {
+                    "strategy": strategy,
+                    "seed": seed,
+                    "budget": budget,
+                    "page": args.page,
+                    "embeddings": embeddings,
+                },
                 lambda s=strategy, seed=seed: oracle_curve(
                     pool, test, classes, s, seed, budget, args.page, folder
                 ),
@@ -150,7 +158,8 @@ def run(args: argparse.Namespace) -> str:
         save_curves({name: curves}, stem.with_suffix(".png"))
         notes = (
             f"Oracle labels, pages of {args.page}, learner retrained every page; seeds "
-            f"{' '.join(map(str, args.seeds))} (± half their range); backbone {args.backbone}. "
+            f"{' '.join(map(str, args.seeds))} (± half their range); backbone {args.backbone}"
+            f"{', embeddings averaged over turns and flips' if args.invariant else ''}. "
             f"{RESNET}: {args.resnet_steps} steps on random labels, seed {args.seeds[0]}"
             f"{resnet_note(curves.get(RESNET))}. A label to rescored page in "
             f"{latency['median']:.2f} s (median, max {latency['max']:.2f} s) over "
@@ -165,6 +174,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``galvision benchmark active``."""
     parser.add_argument("--backbone", default="foundation", help="foundation, export or checkpoint")
     parser.add_argument("--sets", nargs="+", choices=["sim", "gz1"], default=["sim", "gz1"])
+    parser.add_argument(
+        "--invariant",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="embeddings averaged over the 8 turns and flips, as galvision label makes them",
+    )
     parser.add_argument("--strategies", nargs="+", choices=STRATEGIES, default=list(STRATEGIES))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--budget", type=int, default=400, help="labels per oracle run")

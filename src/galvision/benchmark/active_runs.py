@@ -62,9 +62,14 @@ def split_rows(config: Path, split: str | None) -> np.ndarray | None:
 
 
 def embed_split(
-    backbone: torch.nn.Module, config: Path, split: str | None, classes: list[str]
+    backbone: torch.nn.Module,
+    config: Path,
+    split: str | None,
+    classes: list[str],
+    invariant: bool = False,
 ) -> Split:
-    """The rows of ``split`` whose class is one of ``classes``, embedded by ``backbone``."""
+    """The rows of ``split`` whose class is one of ``classes``, embedded by ``backbone``
+    (``invariant``: averaged over turns and flips)."""
     catalogue = Catalogue(config)
     theirs = list(catalogue.class_names or [])
     rows = split_rows(config, split)
@@ -73,7 +78,7 @@ def embed_split(
     labels = mapping[dataset_labels(catalogue.rows)[rows]]
     rows, labels = rows[labels >= 0], labels[labels >= 0]
     names = row_names(catalogue.rows)
-    vectors = unit_rows(embed_catalogue(catalogue, backbone, rows))
+    vectors = unit_rows(embed_catalogue(catalogue, backbone, rows, invariant))
     return Split(rows, [names[row] for row in rows], vectors, labels)
 
 
@@ -87,9 +92,16 @@ def set_classes(active: ActiveSet) -> list[str]:
     return list(names)
 
 
-def embed_set(active: ActiveSet, backbone: str, folder: Path) -> tuple[Split, Split]:
+def embedding_name(active: ActiveSet, backbone: str, invariant: bool) -> str:
+    """The name of a set's cached embeddings, which changes with what they are made from."""
+    return f"{active.name}-{cache_key(backbone, active.pool, invariant)}"
+
+
+def embed_set(
+    active: ActiveSet, backbone: str, folder: Path, invariant: bool = False
+) -> tuple[Split, Split]:
     """Pool and test split of a set, embedded (cached in ``folder``)."""
-    cached = folder / f"{active.name}-{cache_key(backbone, active.pool)}.npz"
+    cached = folder / f"{embedding_name(active, backbone, invariant)}.npz"
     if cached.is_file():
         stored = np.load(cached, allow_pickle=False)
         pool, test = (
@@ -103,8 +115,8 @@ def embed_set(active: ActiveSet, backbone: str, folder: Path) -> tuple[Split, Sp
         )
         return pool, test
     classes, model = set_classes(active), api.load_backbone(backbone)
-    pool = embed_split(model, active.pool, active.pool_split, classes)
-    test = embed_split(model, active.test, "test", classes)
+    pool = embed_split(model, active.pool, active.pool_split, classes, invariant)
+    test = embed_split(model, active.test, "test", classes, invariant)
     folder.mkdir(parents=True, exist_ok=True)
     arrays = {}
     for prefix, part in (("pool", pool), ("test", test)):

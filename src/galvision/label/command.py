@@ -43,6 +43,12 @@ def label_parser() -> ArgumentParser:
         default="foundation",
         help="foundation name, exported folder or checkpoint whose embeddings the learner uses",
     )
+    parser.add_argument(
+        "--invariant",
+        type=bool,
+        default=True,
+        help="average each embedding over the 8 turns and flips (8x the one-off embedding)",
+    )
     parser.add_argument("--database", type=str, default="runs/label/labels.sqlite")
     parser.add_argument("--strategy", type=str, default="kcentre", help=", ".join(STRATEGIES))
     parser.add_argument("--retrain_every", type=int, default=5, help="labels between retrains")
@@ -70,7 +76,8 @@ def open_session(args) -> LabelSession:
         lease_seconds=args.lease_seconds,
         seed=args.seed,
     )
-    pool = load_pool(Path(args.catalogue.absolute), args.backbone, database.parent)
+    catalogue = Path(args.catalogue.absolute)
+    pool = load_pool(catalogue, args.backbone, database.parent, args.invariant)
     return LabelSession(pool, args.classes, LabelStore(database, args.classes), settings)
 
 

@@ -1,9 +1,10 @@
 """The fast learner of the labelling loop: a logistic regression on frozen foundation embeddings.
 
 It retrains from every standing label in well under a second on a CPU, so the page can show
-fresh scores within seconds of a label. Its accuracy is estimated by stratified
-cross-validation on the labels themselves: actively chosen galaxies are the hard ones, so the
-estimate is, if anything, pessimistic.
+fresh scores within seconds of a label. How strongly it is regularised is chosen by stratified
+cross-validation of the log-loss on the labels given so far: a few dozen labels want a strong
+prior, thousands a weak one. Its accuracy is estimated by cross-validation on the labels too:
+actively chosen galaxies are the hard ones, so the estimate is, if anything, pessimistic.
 """
 
 from __future__ import annotations
@@ -12,21 +13,61 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_val_score
+from sklearn.model_selection import (
+    GridSearchCV,
+    StratifiedKFold,
+    cross_val_score,
+    train_test_split,
+)
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 MAX_FOLDS = 5
+MIN_FOLDS = 3  # fewer labels in some class: no cross-validation, the strength below
+STRENGTHS = (0.01, 0.03, 0.1, 0.3, 1.0)  # inverse regularisation strengths C to choose from
+FEW_LABELS_STRENGTH = 0.1
+SEARCH_LABELS = 400  # the strength is chosen on at most this many labels, to stay fast
 
 
-def probe_pipeline(seed: int, balanced: bool = False) -> Pipeline:
-    """Standardised features into a logistic regression (``balanced``: classes weighted)."""
+def probe_pipeline(seed: int, balanced: bool = False, strength: float = 1.0) -> Pipeline:
+    """Standardised features into a logistic regression of inverse regularisation strength
+    ``strength`` (``balanced``: classes weighted)."""
     return make_pipeline(
         StandardScaler(),
         LogisticRegression(
-            max_iter=5000, random_state=seed, class_weight="balanced" if balanced else None
+            C=strength,
+            max_iter=5000,
+            random_state=seed,
+            class_weight="balanced" if balanced else None,
         ),
     )
+
+
+def folds_for(labels: np.ndarray) -> int:
+    """Stratified folds the labels allow: each class needs a label in every fold."""
+    return min(MAX_FOLDS, int(np.unique(labels, return_counts=True)[1].min()))
+
+
+def chosen_strength(features: np.ndarray, labels: np.ndarray, seed: int) -> float:
+    """The strength of :data:`STRENGTHS` with the best cross-validated log-loss, or
+    :data:`FEW_LABELS_STRENGTH` while some class has too few labels to cross-validate."""
+    folds = folds_for(labels)
+    if folds < MIN_FOLDS:
+        return FEW_LABELS_STRENGTH
+    if len(labels) > SEARCH_LABELS:
+        features, _, labels, _ = train_test_split(
+            features, labels, train_size=SEARCH_LABELS, stratify=labels, random_state=seed
+        )
+        folds = min(folds, folds_for(labels))
+    search = GridSearchCV(
+        probe_pipeline(seed, balanced=True),
+        {"logisticregression__C": list(STRENGTHS)},
+        scoring="neg_log_loss",
+        cv=StratifiedKFold(folds, shuffle=True, random_state=seed),
+        refit=False,
+    )
+    search.fit(features, labels)
+    return float(search.best_params_["logisticregression__C"])
 
 
 @dataclass(frozen=True)
@@ -35,6 +76,7 @@ class FittedLearner:
 
     probe: Pipeline
     num_classes: int
+    strength: float = 1.0
 
     def probabilities(self, embeddings: np.ndarray) -> np.ndarray:
         """(N, classes) probabilities; classes no label named yet get zero."""
@@ -49,13 +91,16 @@ def fit_learner(
     """A probe on labelled embeddings (``labels``: class indices); None under two classes."""
     if len(np.unique(labels)) < 2:
         return None
-    probe = probe_pipeline(seed, balanced=True).fit(features, labels)
-    return FittedLearner(probe, num_classes)
+    strength = chosen_strength(features, labels, seed)
+    probe = probe_pipeline(seed, balanced=True, strength=strength).fit(features, labels)
+    return FittedLearner(probe, num_classes, strength)
 
 
-def estimated_accuracy(features: np.ndarray, labels: np.ndarray, seed: int) -> float | None:
-    """Stratified k-fold accuracy of the probe on its own labels, over the classes with two
-    labels or more; None while fewer than two classes have that many."""
+def estimated_accuracy(
+    features: np.ndarray, labels: np.ndarray, seed: int, strength: float = 1.0
+) -> float | None:
+    """Stratified k-fold accuracy of the probe (of ``strength``) on its own labels, over the
+    classes with two labels or more; None while fewer than two classes have that many."""
     classes, counts = np.unique(labels, return_counts=True)
     kept = np.isin(labels, classes[counts >= 2])
     counts = counts[counts >= 2]
@@ -63,5 +108,5 @@ def estimated_accuracy(features: np.ndarray, labels: np.ndarray, seed: int) -> f
     if folds < 2:
         return None
     split = StratifiedKFold(folds, shuffle=True, random_state=seed)
-    probe = probe_pipeline(seed, balanced=True)
+    probe = probe_pipeline(seed, balanced=True, strength=strength)
     return float(cross_val_score(probe, features[kept], labels[kept], cv=split).mean())

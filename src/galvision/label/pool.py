@@ -1,7 +1,8 @@
 """The galaxies a session labels: their names, foundation embeddings and pictures.
 
-Embedding a catalogue takes a minute on a CPU, so the vectors are cached beside the label
-database under a key of the backbone and the catalogue; a restarted session reads them back.
+Embedding a catalogue takes minutes on a CPU (eight times as long averaged over turns and
+flips), so the vectors are cached beside the label database under a key of the backbone and
+the catalogue; a restarted session reads them back.
 """
 
 from __future__ import annotations
@@ -42,25 +43,29 @@ def unit_rows(vectors: np.ndarray) -> np.ndarray:
     return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
-def cache_key(backbone: str, data_config: Path) -> str:
-    """A short key of the backbone source (and its file's mtime) and the catalogue config."""
+def cache_key(backbone: str, data_config: Path, invariant: bool = False) -> str:
+    """A short key of the backbone source (and its file's mtime), the catalogue config and
+    whether the embeddings average over turns and flips."""
     source = Path(backbone)
     stamp = str(source.stat().st_mtime_ns) if source.is_file() else ""
     text = f"{source.resolve() if source.exists() else backbone}|{stamp}|"
-    text += data_config.read_text()
+    text += ("invariant|" if invariant else "") + data_config.read_text()
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 @torch.no_grad()
 def embed_catalogue(
-    catalogue: Catalogue, backbone: torch.nn.Module, rows: np.ndarray | None = None
+    catalogue: Catalogue,
+    backbone: torch.nn.Module,
+    rows: np.ndarray | None = None,
+    invariant: bool = False,
 ) -> np.ndarray:
-    """Pooled embeddings of ``rows`` of ``catalogue`` (default: all), with a progress bar."""
+    """Pooled embeddings of ``rows`` of ``catalogue`` (default: all), with a progress bar;
+    ``invariant``: averaged over the 8 turns and flips (see ``api.embed``)."""
     rows = np.arange(len(catalogue)) if rows is None else np.asarray(rows)
-    chunks = [
-        api.embed(backbone, catalogue.images(rows[start : start + EMBED_BATCH]))
-        for start in tqdm(range(0, len(rows), EMBED_BATCH), desc="embedding", unit="batch")
-    ]
+    starts = tqdm(range(0, len(rows), EMBED_BATCH), desc="embedding", unit="batch")
+    batches = (catalogue.images(rows[start : start + EMBED_BATCH]) for start in starts)
+    chunks = [api.embed(backbone, images, invariant=invariant) for images in batches]
     return np.concatenate(chunks) if chunks else np.empty((0, 0), np.float32)
 
 
@@ -73,14 +78,14 @@ def catalogue_root(catalogue: Catalogue) -> Path | None:
     return None if path is None else Path(path).resolve().parent
 
 
-def load_pool(data_config: Path, backbone: str, cache_dir: Path) -> Pool:
+def load_pool(data_config: Path, backbone: str, cache_dir: Path, invariant: bool = False) -> Pool:
     """The pool of a data config, embedded by ``backbone`` (cached in ``cache_dir``)."""
     catalogue = Catalogue(data_config)
-    cached = cache_dir / f"embeddings-{cache_key(backbone, data_config)}.npy"
+    cached = cache_dir / f"embeddings-{cache_key(backbone, data_config, invariant)}.npy"
     if cached.is_file():
         vectors = np.load(cached)
     else:
-        vectors = embed_catalogue(catalogue, api.load_backbone(backbone))
+        vectors = embed_catalogue(catalogue, api.load_backbone(backbone), invariant=invariant)
         cache_dir.mkdir(parents=True, exist_ok=True)
         with atomic_path(cached) as tmp, open(tmp, "wb") as file:
             np.save(file, vectors)

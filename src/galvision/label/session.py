@@ -229,7 +229,8 @@ class LabelSession:
         seed = self.settings.seed
         learner = fit_learner(features, targets, len(self.classes), seed)
         probabilities = None if learner is None else learner.probabilities(self.pool.embeddings)
-        accuracy = estimated_accuracy(features, targets, seed)
+        strength = 1.0 if learner is None else learner.strength
+        accuracy = estimated_accuracy(features, targets, seed, strength)
         previous = self.model
         self.model = Model(previous.version + 1, learner, probabilities, accuracy)
         seen, self._seen = self._seen, max((label.id for label in labels), default=0)
