@@ -21,12 +21,19 @@ from sklearn.model_selection import (
 )
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 MAX_FOLDS = 5
 MIN_FOLDS = 3  # fewer labels in some class: no cross-validation, the strength below
 STRENGTHS = (0.01, 0.03, 0.1, 0.3, 1.0)  # inverse regularisation strengths C to choose from
 FEW_LABELS_STRENGTH = 0.1
 SEARCH_LABELS = 400  # the strength is chosen on at most this many labels, to stay fast
+
+
+def one_blas_thread() -> threadpool_limits:
+    """BLAS on one thread while the probe fits: its matrices are small, and threads contending
+    with the web server or a training run made the fits twenty times slower."""
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def probe_pipeline(seed: int, balanced: bool = False, strength: float = 1.0) -> Pipeline:
@@ -91,8 +98,9 @@ def fit_learner(
     """A probe on labelled embeddings (``labels``: class indices); None under two classes."""
     if len(np.unique(labels)) < 2:
         return None
-    strength = chosen_strength(features, labels, seed)
-    probe = probe_pipeline(seed, balanced=True, strength=strength).fit(features, labels)
+    with one_blas_thread():
+        strength = chosen_strength(features, labels, seed)
+        probe = probe_pipeline(seed, balanced=True, strength=strength).fit(features, labels)
     return FittedLearner(probe, num_classes, strength)
 
 
@@ -109,4 +117,6 @@ def estimated_accuracy(
         return None
     split = StratifiedKFold(folds, shuffle=True, random_state=seed)
     probe = probe_pipeline(seed, balanced=True, strength=strength)
-    return float(cross_val_score(probe, features[kept], labels[kept], cv=split).mean())
+    with one_blas_thread():
+        scores = cross_val_score(probe, features[kept], labels[kept], cv=split)
+    return float(scores.mean())
