@@ -51,3 +51,12 @@ def test_too_few_labels_in_a_class_fall_back_to_the_few_label_strength() -> None
     rows = np.concatenate([np.flatnonzero(truth == 0)[:10], np.flatnonzero(truth == 1)[:2]])
     learner = fit_learner(pool.embeddings[rows], truth[rows], num_classes=3, seed=0)
     assert learner.strength == FEW_LABELS_STRENGTH
+
+
+def test_a_rare_class_keeps_the_strength_search_possible() -> None:
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(900, 16))
+    labels = np.zeros(900, int)
+    labels[:3] = 1  # three labels: enough to cross-validate, too few to survive a subsample
+    features[:3] += 4.0
+    assert chosen_strength(features, labels, 0) in STRENGTHS

@@ -1,6 +1,6 @@
 """The fast learner of the labelling loop: a logistic regression on frozen foundation embeddings.
 
-It retrains from every standing label in well under a second on a CPU, so the page can show
+It retrains from every standing label in about a second on a CPU, so the page can show
 fresh scores within seconds of a label. How strongly it is regularised is chosen by stratified
 cross-validation of the log-loss on the labels given so far: a few dozen labels want a strong
 prior, thousands a weak one. Its accuracy is estimated by cross-validation on the labels too:
@@ -62,10 +62,11 @@ def chosen_strength(features: np.ndarray, labels: np.ndarray, seed: int) -> floa
     if folds < MIN_FOLDS:
         return FEW_LABELS_STRENGTH
     if len(labels) > SEARCH_LABELS:
-        features, _, labels, _ = train_test_split(
+        kept, _, kept_labels, _ = train_test_split(
             features, labels, train_size=SEARCH_LABELS, stratify=labels, random_state=seed
         )
-        folds = min(folds, folds_for(labels))
+        if folds_for(kept_labels) >= MIN_FOLDS:  # a rare class may lose labels to the draw
+            features, labels, folds = kept, kept_labels, folds_for(kept_labels)
     search = GridSearchCV(
         probe_pipeline(seed, balanced=True),
         {"logisticregression__C": list(STRENGTHS)},
