@@ -112,11 +112,9 @@ def estimated_accuracy(
     classes with two labels or more; None while fewer than two classes have that many."""
     classes, counts = np.unique(labels, return_counts=True)
     kept = np.isin(labels, classes[counts >= 2])
-    counts = counts[counts >= 2]
-    folds = min(MAX_FOLDS, int(counts.min())) if len(counts) >= 2 else 0
-    if folds < 2:
+    if (counts >= 2).sum() < 2:  # then every kept class fills at least two folds
         return None
-    split = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    split = StratifiedKFold(folds_for(labels[kept]), shuffle=True, random_state=seed)
     probe = probe_pipeline(seed, balanced=True, strength=strength)
     with one_blas_thread():
         scores = cross_val_score(probe, features[kept], labels[kept], cv=split)
