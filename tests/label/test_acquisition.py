@@ -1,6 +1,8 @@
-"""Each strategy ranks the galaxies it should: the doubtful, the far, or a seeded shuffle."""
+"""Each strategy ranks the galaxies it should: the doubtful, the far, the typical, or a shuffle."""
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 import pytest
@@ -57,3 +59,32 @@ def test_random_is_a_seeded_shuffle_of_the_unlabelled() -> None:
     assert sorted(ranked) == [0, 1, 3, 4]
     assert ranked == list(rank("random", state, 2))
     assert ranked != list(rank("random", PoolState(line_pool(), None, np.array([2]), 4), 2))
+
+
+def clusters_on_the_circle() -> tuple[np.ndarray, list[int], list[int], list[int]]:
+    """Unit vectors in three groups, 31 and 15 densest at their middles, and 2 outliers."""
+    spread = [np.linspace(-1, 1, n) ** 3 for n in (31, 15)]  # densest at the middle
+    groups = [0.3 * spread[0], 1.5 + 0.1 * spread[1], [3.0, 3.01]]
+    angles = np.concatenate(groups)
+    starts = np.cumsum([0, *map(len, groups)])
+    rows = [list(range(a, b)) for a, b in itertools.pairwise(starts)]
+    return unit_rows(np.stack([np.cos(angles), np.sin(angles)], axis=1)), *rows
+
+
+def test_typiclust_takes_the_most_typical_galaxy_of_the_largest_uncovered_cluster() -> None:
+    embeddings, large, small, outliers = clusters_on_the_circle()
+    ranked = list(rank("typiclust", PoolState(embeddings, None, np.array([], int), seed=0), 3))
+    assert ranked[0] == large[15]  # the middle of the largest cluster: densest around it
+    assert ranked[1] == small[7]
+    assert ranked[2] in large  # both covered once: the larger again
+    assert set(ranked[-2:]) == set(outliers)  # too small to be a cluster: shown last
+    assert sorted(ranked) == list(range(len(embeddings)))
+
+
+def test_typiclust_turns_to_clusters_without_labels() -> None:
+    embeddings, large, small, _ = clusters_on_the_circle()
+    labelled = np.array([large[15]])
+    ranked = list(rank("typiclust", PoolState(embeddings, None, labelled, seed=0), 2))
+    assert ranked[0] == small[7]
+    assert ranked[1] in (large[14], large[16])  # the next most typical of the larger cluster
+    assert large[15] not in ranked
