@@ -105,11 +105,10 @@ def typical_of_clusters(
     covered = np.bincount(assignment[labelled], minlength=clusters)
     free = np.ones(len(embeddings), dtype=bool)
     free[labelled] = False
+    unlabelled = np.bincount(assignment[free], minlength=clusters)
     scores: dict[int, np.ndarray] = {}
     while True:
-        open_clusters = np.flatnonzero(
-            (sizes >= MIN_CLUSTER) & (np.bincount(assignment[free], minlength=clusters) > 0)
-        )
+        open_clusters = np.flatnonzero((sizes >= MIN_CLUSTER) & (unlabelled > 0))
         if not len(open_clusters):
             break
         cluster = open_clusters[np.lexsort((-sizes[open_clusters], covered[open_clusters]))[0]]
@@ -120,6 +119,7 @@ def typical_of_clusters(
         yield int(best)
         free[best] = False
         covered[cluster] += 1
+        unlabelled[cluster] -= 1
     yield from np.random.default_rng(seed).permutation(np.flatnonzero(free)).tolist()
 
 

@@ -60,21 +60,16 @@ class ImageJitter(BatchTransform):
             )
         self.crop_scale, self.blur_sigma = tuple(crop_scale), tuple(blur_sigma)
         self.brightness, self.noise, self.p = brightness, noise, p
-        self._effects: nn.Sequential | None = None
-        self._size = 0
 
     def effects(self, size: int) -> nn.Sequential:
         """The kornia augmentations for square images of side ``size``."""
-        if self._effects is None or self._size != size:
-            kernel = 2 * int(3 * self.blur_sigma[1]) + 1
-            self._effects = nn.Sequential(
-                RandomResizedCrop((size, size), scale=self.crop_scale, ratio=(0.9, 1.1), p=self.p),
-                RandomGaussianBlur((kernel, kernel), self.blur_sigma, p=self.p),
-                ColorJiggle(brightness=self.brightness, contrast=self.brightness, p=self.p),
-                RandomGaussianNoise(std=self.noise, p=self.p),
-            )
-            self._size = size
-        return self._effects
+        kernel = 2 * int(3 * self.blur_sigma[1]) + 1
+        return nn.Sequential(
+            RandomResizedCrop((size, size), scale=self.crop_scale, ratio=(0.9, 1.1), p=self.p),
+            RandomGaussianBlur((kernel, kernel), self.blur_sigma, p=self.p),
+            ColorJiggle(brightness=self.brightness, contrast=self.brightness, p=self.p),
+            RandomGaussianNoise(std=self.noise, p=self.p),
+        )
 
     def __call__(self, batch: dict, stage: str) -> dict:
         """The batch with its images jittered sample by sample in the ``train`` stage."""
@@ -89,6 +84,3 @@ class ImageJitter(BatchTransform):
         image = require(batch, keys.IMAGE, "ImageJitter")
         jittered = self.effects(image.shape[-1]).to(image.device)(image)
         return {**batch, keys.IMAGE: jittered.clamp(0, DATA_RANGE).to(image.dtype)}
-
-    def __getstate__(self) -> dict:
-        return {**self.__dict__, "_effects": None, "_size": 0}
