@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 from galvision.benchmark.active import auroc_at, labels_to_reach, reach_cell
-from galvision.benchmark.active_runs import Split, heldout_scores, oracle_curve
+from galvision.benchmark.active_runs import (
+    ActiveSet,
+    Split,
+    embed_set,
+    heldout_scores,
+    oracle_curve,
+)
 from galvision.cli import main
 from galvision.label.store import LabelStore
 from helpers.labelling import CLASSES, toy_pool
@@ -71,3 +77,23 @@ def test_tiny_benchmark_writes_table_and_curves(tmp_path: Path, tiny_mae: Path) 
     assert [row["method"] for row in rows] == ["random", "kcentre", "ResNet-18 from scratch"]
     assert (tmp_path / "active_sim.png").is_file()
     assert "A label to rescored page in" in (tmp_path / "active_sim.md").read_text()
+
+
+def test_a_set_without_test_split_is_scored_on_its_whole_catalogue(
+    tmp_path: Path, tiny_mae: Path
+) -> None:
+    config = CONF / "tiny_morphology.yaml"
+    split = ActiveSet("split", config, "train", config)
+    whole = ActiveSet("whole", config, "train", config, test_split=None)
+    _, test = embed_set(split, str(tiny_mae), tmp_path)
+    pool, everything = embed_set(whole, str(tiny_mae), tmp_path)
+    assert len(test.rows) == 8 and len(everything.rows) == 24
+    assert set(test.rows) < set(everything.rows) and set(pool.rows) < set(everything.rows)
+    assert len(everything.embeddings) == len(everything.labels) == 24
+
+
+def test_the_resnet_reference_is_refused_on_the_whole_subset(tmp_path: Path) -> None:
+    with pytest.raises(
+        SystemExit, match=r"^galvision: error: --sets gz1-subset: .*--resnet-labels"
+    ):
+        main(["benchmark", "active", "--sets", "gz1-subset", "--output", str(tmp_path)])

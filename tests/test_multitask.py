@@ -238,12 +238,24 @@ def test_two_process_ddp_draws_the_same_task_on_every_rank(tmp_path):
     ), refused.stderr[-2000:]
 
 
-def test_layer_decay_overlay_slows_the_backbone_not_the_heads(tmp_path):
-    overlay = REPO / "configs" / "overlays" / "multitask_layer_decay.yaml"
-    cli = configure([*task_config("multitask"), overlay], tmp_path, 2, 0, [])
+def learning_rates(cli) -> tuple[float, float, float]:
+    """The optimizer's rates of the first and last backbone block and the slowest head."""
     optimizer = cli.model.configure_optimizers()["optimizer"]
     rate = {id(p): group["lr"] for group in optimizer.param_groups for p in group["params"]}
     backbone = cli.model.backbone
     first, last = (next(iter(backbone.model.blocks[k].parameters())) for k in (0, -1))
     heads = [p for n, p in cli.model.named_parameters() if "head" in n and "backbone" not in n]
-    assert heads and rate[id(first)] < rate[id(last)] <= min(rate[id(p)] for p in heads)
+    assert heads
+    return rate[id(first)], rate[id(last)], min(rate[id(p)] for p in heads)
+
+
+def test_the_shipped_multitask_slows_the_backbone_not_the_heads(tmp_path):
+    first, last, head = learning_rates(configure(task_config("multitask"), tmp_path, 2, 0, []))
+    assert first < last <= head
+
+
+def test_the_no_decay_overlay_gives_every_block_the_heads_rate(tmp_path):
+    overlay = REPO / "configs" / "overlays" / "multitask_no_layer_decay.yaml"
+    cli = configure([*task_config("multitask"), overlay], tmp_path, 2, 0, [])
+    first, last, head = learning_rates(cli)
+    assert first == last == head

@@ -34,13 +34,15 @@ ORACLE = "oracle"
 
 @dataclass(frozen=True)
 class ActiveSet:
-    """A pool to label (a split of a data config, or all of it), a test split, the classes."""
+    """A pool to label (a split of a data config, or all of it), a test split (or all of a
+    catalogue disjoint from the pool), the classes."""
 
     name: str
     pool: Path
     pool_split: str | None
     test: Path
     classes: tuple[str, ...] | None = None  # None: the pool catalogue's own classes
+    test_split: str | None = "test"
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,7 @@ def embed_set(
         return pool, test
     classes, model = set_classes(active), api.load_backbone(backbone)
     pool = embed_split(model, active.pool, active.pool_split, classes, invariant)
-    test = embed_split(model, active.test, "test", classes, invariant)
+    test = embed_split(model, active.test, active.test_split, classes, invariant)
     folder.mkdir(parents=True, exist_ok=True)
     arrays = {}
     for prefix, part in (("pool", pool), ("test", test)):
