@@ -12,6 +12,7 @@ from galvision.benchmark.active_runs import (
     ActiveSet,
     Split,
     embed_set,
+    every_label_scores,
     heldout_scores,
     oracle_curve,
 )
@@ -76,7 +77,9 @@ def test_tiny_benchmark_writes_table_and_curves(tmp_path: Path, tiny_mae: Path) 
     rows = csv_rows(tmp_path / "active_sim.csv")
     assert [row["method"] for row in rows] == ["random", "kcentre", "ResNet-18 from scratch"]
     assert (tmp_path / "active_sim.png").is_file()
-    assert "A label to rescored page in" in (tmp_path / "active_sim.md").read_text()
+    notes = (tmp_path / "active_sim.md").read_text()
+    assert "A label to rescored page in" in notes
+    assert "The learner on all 12 pool labels: AUROC" in notes
 
 
 def test_a_set_without_test_split_is_scored_on_its_whole_catalogue(
@@ -97,3 +100,15 @@ def test_the_resnet_reference_is_refused_on_the_whole_subset(tmp_path: Path) -> 
         SystemExit, match=r"^galvision: error: --sets gz1-subset: .*--resnet-labels"
     ):
         main(["benchmark", "active", "--sets", "gz1-subset", "--output", str(tmp_path)])
+
+
+def test_the_every_label_score_comes_with_its_bootstrap_spread() -> None:
+    pool, clean = toy_split(0), toy_split(1)
+    flipped = np.where(np.arange(80) % 5 == 0, 1 - clean.labels, clean.labels)  # a noisy truth
+    test = Split(clean.rows, clean.names, clean.embeddings, flipped)
+    scores = every_label_scores(pool, test, len(CLASSES), seed=0)
+    assert 0.6 < scores["auroc"] < 0.95 and 0 <= scores["accuracy"] <= 1
+    assert 0 < scores["auroc_sd"] < 0.2
+    assert every_label_scores(pool, test, len(CLASSES), seed=0) == scores  # seeded draws
+    few = Split(test.rows[:20], test.names[:20], test.embeddings[:20], test.labels[:20])
+    assert every_label_scores(pool, few, len(CLASSES), seed=0)["auroc_sd"] > scores["auroc_sd"]

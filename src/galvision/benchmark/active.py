@@ -22,8 +22,10 @@ from galvision.benchmark.active_latency import measure_latency
 from galvision.benchmark.active_plot import save_curves
 from galvision.benchmark.active_runs import (
     ActiveSet,
+    Split,
     embed_set,
     embedding_name,
+    every_label_scores,
     oracle_curve,
     resnet_point,
     resumable_curve,
@@ -96,8 +98,9 @@ def set_table(
     return rows
 
 
-def run_set(args: argparse.Namespace, active: ActiveSet) -> tuple[dict, dict]:
-    """Curves of every strategy (and the ResNet-18) on one set, and the learner's latency."""
+def run_set(args: argparse.Namespace, active: ActiveSet) -> tuple[dict, dict, str]:
+    """Curves of every strategy (and the ResNet-18) on one set, the learner's latency, and a
+    note of what the learner reaches with every pool label."""
     folder = args.output / "active" / active.name
     pool, test = embed_set(active, args.backbone, folder, args.invariant)
     embeddings = embedding_name(active, args.backbone, args.invariant)
@@ -132,7 +135,17 @@ def run_set(args: argparse.Namespace, active: ActiveSet) -> tuple[dict, dict]:
             ]
             for seed in args.seeds[:1]
         ]
-    return curves, measure_latency(pool, classes, args.page)
+    return curves, measure_latency(pool, classes, args.page), every_label_note(pool, test, classes)
+
+
+def every_label_note(pool: Split, test: Split, classes: list[str]) -> str:
+    """The learner's test AUROC with every pool label, and how much the test draw moves it."""
+    scores = every_label_scores(pool, test, len(classes), seed=0)
+    return (
+        f"The learner on all {len(pool.labels)} pool labels: AUROC {scores['auroc']:.3f} "
+        f"(standard deviation {scores['auroc_sd']:.3f} over bootstrap draws of the "
+        f"{len(test.labels)} test galaxies), accuracy {scores['accuracy']:.3f}."
+    )
 
 
 def resnet_note(runs: list[list[dict]] | None) -> str:
@@ -165,7 +178,7 @@ def run(args: argparse.Namespace) -> str:
     columns += [f"auroc@{count}" for count in args.checkpoints]
     reports = []
     for name in args.sets:
-        curves, latency = run_set(args, sets[name])
+        curves, latency, ceiling = run_set(args, sets[name])
         stem = args.output / f"active_{name}"
         save_curves({name: curves}, stem.with_suffix(".png"))
         notes = (
@@ -175,7 +188,7 @@ def run(args: argparse.Namespace) -> str:
             f"{RESNET}: {args.resnet_steps} steps on random labels, seed {args.seeds[0]}"
             f"{resnet_note(curves.get(RESNET))}. A label to rescored page in "
             f"{latency['median']:.2f} s (median, max {latency['max']:.2f} s) over "
-            f"{latency['pool']} galaxies."
+            f"{latency['pool']} galaxies. {ceiling}"
         )
         rows = set_table(curves, args.checkpoints, args.budget)
         reports.append(write_report(rows, columns, stem, f"Active learning: {name}", notes))

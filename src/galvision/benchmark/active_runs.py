@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 import torch
 import yaml
+from torchmetrics.classification import MulticlassAUROC
 from torchmetrics.functional.classification import multiclass_accuracy, multiclass_auroc
+from torchmetrics.wrappers import BootStrapper
 
 from galvision import api
 from galvision.benchmark.classification import resnet_arguments
@@ -25,11 +27,13 @@ from galvision.benchmark.training import resumable_run
 from galvision.data.row_tables import dataset_labels, row_names
 from galvision.embeddings.catalogue import Catalogue, load_datamodule
 from galvision.errors import ConfigError
+from galvision.label.learner import fit_learner
 from galvision.label.pool import Pool, cache_key, embed_catalogue, unit_rows
 from galvision.label.session import LabelSession, SessionSettings
 from galvision.label.store import LabelStore
 
 ORACLE = "oracle"
+BOOTSTRAPS = 1000
 
 
 @dataclass(frozen=True)
@@ -140,6 +144,21 @@ def heldout_scores(probabilities: np.ndarray, test: Split, classes: int) -> dict
         "auroc": float(per_class[present].mean()),
         "accuracy": float(multiclass_accuracy(scores, truth, classes, average="micro")),
     }
+
+
+def every_label_scores(pool: Split, test: Split, classes: int, seed: int) -> dict[str, float]:
+    """Test scores of the learner fitted on every pool label (the level the curves approach),
+    and the standard deviation of its AUROC over bootstrap draws of the test galaxies."""
+    learner = fit_learner(pool.embeddings, pool.labels, classes, seed)
+    probabilities = learner.probabilities(test.embeddings)
+    resampled = BootStrapper(
+        MulticlassAUROC(classes), BOOTSTRAPS, mean=False, sampling_strategy="multinomial"
+    )
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        resampled.update(torch.from_numpy(probabilities).float(), torch.from_numpy(test.labels))
+        spread = float(resampled.compute()["std"])
+    return heldout_scores(probabilities, test, classes) | {"auroc_sd": spread}
 
 
 def oracle_curve(
