@@ -79,6 +79,7 @@ def test_tiny_benchmark_writes_table_and_curves(tmp_path: Path, tiny_mae: Path) 
     assert (tmp_path / "active_sim.png").is_file()
     notes = (tmp_path / "active_sim.md").read_text()
     assert "A label to rescored page in" in notes
+    assert "ResNet-18 from scratch: 2 steps on random labels, seed 0 (AUROC" in notes
     assert "The learner on all 12 pool labels: AUROC" in notes
 
 

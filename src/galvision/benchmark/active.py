@@ -148,12 +148,15 @@ def every_label_note(pool: Split, test: Split, classes: list[str]) -> str:
     )
 
 
-def resnet_note(runs: list[list[dict]] | None) -> str:
-    """The ResNet-18's AUROC at each of its label counts, for the notes."""
+def resnet_note(runs: list[list[dict]] | None, args: argparse.Namespace) -> str:
+    """How the ResNet-18 trained and its AUROC at each of its label counts, for the notes."""
     if not runs:
         return ""
     points = ", ".join(f"{p['auroc']:.3f} at {p['labels']}" for p in runs[0])
-    return f" (AUROC {points} labels)"
+    return (
+        f"{RESNET}: {args.resnet_steps} steps on random labels, seed {args.seeds[0]} "
+        f"(AUROC {points} labels). "
+    )
 
 
 def check_arguments(args: argparse.Namespace) -> None:
@@ -185,8 +188,7 @@ def run(args: argparse.Namespace) -> str:
             f"Oracle labels, pages of {args.page}, learner retrained every page; seeds "
             f"{' '.join(map(str, args.seeds))} (± half their range); backbone {args.backbone}"
             f"{', embeddings averaged over turns and flips' if args.invariant else ''}. "
-            f"{RESNET}: {args.resnet_steps} steps on random labels, seed {args.seeds[0]}"
-            f"{resnet_note(curves.get(RESNET))}. A label to rescored page in "
+            f"{resnet_note(curves.get(RESNET), args)}A label to rescored page in "
             f"{latency['median']:.2f} s (median, max {latency['max']:.2f} s) over "
             f"{latency['pool']} galaxies. {ceiling}"
         )
