@@ -83,7 +83,7 @@ def test_tiny_benchmark_writes_table_and_curves(tmp_path: Path, tiny_mae: Path) 
     assert "The learner on all 12 pool labels: AUROC" in notes
 
 
-def test_a_set_without_test_split_is_scored_on_its_whole_catalogue(
+def test_a_set_without_test_split_is_scored_on_its_whole_catalogue_sharing_the_pool(
     tmp_path: Path, tiny_mae: Path
 ) -> None:
     config = CONF / "tiny_morphology.yaml"
@@ -94,6 +94,9 @@ def test_a_set_without_test_split_is_scored_on_its_whole_catalogue(
     assert len(test.rows) == 8 and len(everything.rows) == 24
     assert set(test.rows) < set(everything.rows) and set(pool.rows) < set(everything.rows)
     assert len(everything.embeddings) == len(everything.labels) == 24
+    assert len(list(tmp_path.glob("*.npz"))) == 3  # the shared pool embedded once
+    again, _ = embed_set(whole, str(tiny_mae), tmp_path)
+    assert np.array_equal(again.embeddings, pool.embeddings) and again.names == pool.names
 
 
 def test_the_resnet_reference_is_refused_on_the_whole_subset(tmp_path: Path) -> None:

@@ -9,8 +9,11 @@ the fixed test split.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,32 +106,46 @@ def embedding_name(active: ActiveSet, backbone: str, invariant: bool) -> str:
     return f"{active.name}-{cache_key(backbone, active.pool, invariant)}"
 
 
+def split_cache_name(
+    config: Path, split: str | None, classes: list[str], backbone: str, invariant: bool
+) -> str:
+    """The file name of a split's cached embeddings, which changes with what they are made of."""
+    made_of = f"{cache_key(backbone, config, invariant)}|{split}|{'|'.join(classes)}"
+    digest = hashlib.sha256(made_of.encode()).hexdigest()[:16]
+    return f"{config.stem}-{split or 'all'}-{digest}.npz"
+
+
+def embedded_split(
+    folder: Path,
+    config: Path,
+    split: str | None,
+    classes: list[str],
+    backbone: str,
+    invariant: bool,
+    model: Callable[[], torch.nn.Module],
+) -> Split:
+    """A split embedded by ``model()``, read back from ``folder`` when it was made before."""
+    cached = folder / split_cache_name(config, split, classes, backbone, invariant)
+    if cached.is_file():
+        stored = np.load(cached, allow_pickle=False)
+        return Split(stored["rows"], stored["names"].tolist(), stored["x"], stored["y"])
+    part = embed_split(model(), config, split, classes, invariant)
+    folder.mkdir(parents=True, exist_ok=True)
+    np.savez(cached, rows=part.rows, names=np.array(part.names), x=part.embeddings, y=part.labels)
+    return part
+
+
 def embed_set(
     active: ActiveSet, backbone: str, folder: Path, invariant: bool = False
 ) -> tuple[Split, Split]:
-    """Pool and test split of a set, embedded (cached in ``folder``)."""
-    cached = folder / f"{embedding_name(active, backbone, invariant)}.npz"
-    if cached.is_file():
-        stored = np.load(cached, allow_pickle=False)
-        pool, test = (
-            Split(
-                stored[f"{p}_rows"],
-                stored[f"{p}_names"].tolist(),
-                stored[f"{p}_x"],
-                stored[f"{p}_y"],
-            )
-            for p in ("pool", "test")
-        )
-        return pool, test
-    classes, model = set_classes(active), api.load_backbone(backbone)
-    pool = embed_split(model, active.pool, active.pool_split, classes, invariant)
-    test = embed_split(model, active.test, active.test_split, classes, invariant)
-    folder.mkdir(parents=True, exist_ok=True)
-    arrays = {}
-    for prefix, part in (("pool", pool), ("test", test)):
-        arrays |= {f"{prefix}_rows": part.rows, f"{prefix}_names": np.array(part.names)}
-        arrays |= {f"{prefix}_x": part.embeddings, f"{prefix}_y": part.labels}
-    np.savez(cached, **arrays)
+    """Pool and test split of a set, embedded (cached in ``folder``, so sets sharing a pool or a
+    test split embed it once)."""
+    classes = set_classes(active)
+    model = functools.cache(lambda: api.load_backbone(backbone))
+    pool, test = (
+        embedded_split(folder, config, split, classes, backbone, invariant, model)
+        for config, split in ((active.pool, active.pool_split), (active.test, active.test_split))
+    )
     return pool, test
 
 
