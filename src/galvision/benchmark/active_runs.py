@@ -102,7 +102,8 @@ def set_classes(active: ActiveSet) -> list[str]:
 
 
 def embedding_name(active: ActiveSet, backbone: str, invariant: bool) -> str:
-    """The name of a set's cached embeddings, which changes with what they are made from."""
+    """The name of the embeddings a set's curves are scored on, part of each curve's key so a
+    curve is read back only for the same backbone, pool and averaging."""
     return f"{active.name}-{cache_key(backbone, active.pool, invariant)}"
 
 
