@@ -49,3 +49,19 @@ def test_python_dash_m_galvision_runs_the_command():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"galvision {version('galvision')}\n"
+
+
+def test_a_benchmark_imports_only_its_own_module():
+    probe = (
+        "import sys\n"
+        "from galvision.benchmark.command import build_parser\n"
+        "build_parser('multitask').parse_args(['multitask'])\n"
+        "print(sorted(sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "'galvision.benchmark.multitask'" in result.stdout
+    assert "'galvision.benchmark.speed'" not in result.stdout
+    assert "'faiss'" not in result.stdout  # only search, outliers and speed need FAISS
