@@ -99,13 +99,6 @@ def test_a_set_without_test_split_is_scored_on_its_whole_catalogue_sharing_the_p
     assert np.array_equal(again.embeddings, pool.embeddings) and again.names == pool.names
 
 
-def test_the_resnet_reference_is_refused_on_the_whole_subset(tmp_path: Path) -> None:
-    with pytest.raises(
-        SystemExit, match=r"^galvision: error: --sets gz1-subset: .*--resnet-labels"
-    ):
-        main(["benchmark", "active", "--sets", "gz1-subset", "--output", str(tmp_path)])
-
-
 def test_the_every_label_score_comes_with_its_bootstrap_spread() -> None:
     pool, clean = toy_split(0), toy_split(1)
     flipped = np.where(np.arange(80) % 5 == 0, 1 - clean.labels, clean.labels)  # a noisy truth

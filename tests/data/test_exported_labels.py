@@ -14,7 +14,7 @@ from galvision.data.datamodules import GalaxyDataModule
 from galvision.data.exported_labels import ExportedLabelsDataModule
 from galvision.data.row_tables import dataset_labels
 from galvision.embeddings.catalogue import load_datamodule
-from galvision.errors import DataError
+from galvision.errors import ConfigError, DataError
 from helpers.training import CONF, REPO, config_args
 
 CLASSES = ["smooth", "featured"]
@@ -63,6 +63,26 @@ def test_a_name_that_disagrees_is_refused_with_its_line(tmp_path: Path) -> None:
     )
     with pytest.raises(DataError, match=r"m\.csv:3: label 'ring'"):
         data.setup("fit")
+
+
+def test_the_test_catalogue_scores_whole_or_by_split(tmp_path: Path) -> None:
+    survey = tiny_survey()
+    survey.prepare_data()
+    classes = [survey.class_names[0], survey.class_names[SPIRAL_CLASSES]]
+    labels = write_labels(tmp_path / "l.csv", [(0, "row0", classes[0]), (1, "row1", classes[1])])
+
+    def scored(split: str | None) -> int:
+        data = ExportedLabelsDataModule(tiny_survey(), str(labels), classes, tiny_survey(), split)
+        data.setup("fit")
+        return len(data.datasets["test"])
+
+    survey.setup("test")
+    truth = dataset_labels(survey.catalogue())
+    in_test = dataset_labels(survey.datasets["test"])
+    assert scored(None) == np.isin(truth, [0, SPIRAL_CLASSES]).sum()
+    assert scored("test") == np.isin(in_test, [0, SPIRAL_CLASSES]).sum() < scored(None)
+    with pytest.raises(ConfigError, match=r"^data\.test_split='holdout': .* \['test', 'train'"):
+        scored("holdout")
 
 
 def test_fit_from_exported_labels(tmp_path: Path) -> None:

@@ -163,11 +163,6 @@ def check_arguments(args: argparse.Namespace) -> None:
     """Refuse budgets that measure nothing."""
     if args.page < 1 or args.budget < args.page:
         raise ConfigError(f"--budget {args.budget} must hold at least one --page {args.page}")
-    if "gz1-subset" in args.sets and args.resnet_labels:
-        raise ConfigError(
-            "--sets gz1-subset: the ResNet-18 reference is scored on test splits only; "
-            "give --resnet-labels with no count"
-        )
     for count in args.resnet_labels:
         if count != "all" and not (count.isdigit() and int(count) > 1):
             raise ConfigError(f"--resnet-labels: {count!r} is neither a count above 1 nor 'all'")

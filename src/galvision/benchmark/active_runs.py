@@ -261,6 +261,7 @@ def resnet_point(
             "labels": str(labels.resolve()),
             "classes": classes,
             "test": str(active.test.resolve()),
+            "test_split": active.test_split,
             "batch_size": 32,
         },
     }

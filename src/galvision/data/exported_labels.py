@@ -3,7 +3,8 @@
 The CSV (``row,name,label,...``) names each galaxy by its row in the source catalogue and by
 name, which must agree, so labels made on one catalogue cannot silently land on another. A
 seeded, stratified share of the labels validates; an optional labelled datamodule's test split
-scores the model, its classes matched to these by name (rows of other classes left out).
+(or its whole catalogue) scores the model, its classes matched to these by name (rows of other
+classes left out).
 """
 
 from __future__ import annotations
@@ -82,6 +83,8 @@ class ExportedLabelsDataModule(DerivedDataModule):
         labels: the exported CSV.
         classes: the class names, in the order of the model's outputs.
         test: a labelled datamodule whose test split scores the model (default: validation).
+        test_split: the split of ``test`` that scores; None: all of its catalogue (one disjoint
+            from ``source``).
         val_fraction: share of each class's labels held out for validation.
         seed: seed of that split.
         batch_size: images per batch.
@@ -94,6 +97,7 @@ class ExportedLabelsDataModule(DerivedDataModule):
         labels: str,
         classes: list[str],
         test: GalaxyDataModule | None = None,
+        test_split: str | None = "test",
         val_fraction: float = 0.2,
         seed: int = 0,
         batch_size: int = 32,
@@ -103,6 +107,7 @@ class ExportedLabelsDataModule(DerivedDataModule):
         if not 0 <= val_fraction < 1:
             raise ConfigError(f"data.val_fraction={val_fraction} must lie in [0, 1)")
         self.source, self.test, self.labels_path = source, test, Path(labels)
+        self.test_split = test_split
         self.names, self.val_fraction, self.seed = list(classes), val_fraction, seed
 
     @property
@@ -131,9 +136,17 @@ class ExportedLabelsDataModule(DerivedDataModule):
         self.datasets["test"] = self._test_split() if self.test else self.datasets["val"]
 
     def _test_split(self) -> Dataset:
-        """The test datamodule's test split in these classes, other classes left out."""
-        self.test.setup("test")
-        split = self.test.datasets["test"]
+        """The test datamodule's test split (or catalogue) in these classes, others left out."""
+        if self.test_split is None:
+            split = self.test.catalogue()
+        else:
+            self.test.setup("test")
+            if self.test_split not in self.test.datasets:
+                raise ConfigError(
+                    f"data.test_split={self.test_split!r}: the test datamodule has the splits "
+                    f"{sorted(self.test.datasets)}"
+                )
+            split = self.test.datasets[self.test_split]
         theirs = list(self.test.class_names)
         mapping = np.array([self.names.index(n) if n in self.names else -1 for n in theirs])
         targets = mapping[dataset_labels(split)]
