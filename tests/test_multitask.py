@@ -259,3 +259,12 @@ def test_the_no_decay_overlay_gives_every_block_the_heads_rate(tmp_path):
     cli = configure([*task_config("multitask"), overlay], tmp_path, 2, 0, [])
     first, last, head = learning_rates(cli)
     assert first == last == head
+
+
+def test_the_shipped_active_floor_and_its_low_floor_overlay(tmp_path):
+    shipped = configure(task_config("multitask"), tmp_path / "a", 2, 0, []).model.sampler
+    overlay = REPO / "configs" / "overlays" / "multitask_low_floor.yaml"
+    low = configure([*task_config("multitask"), overlay], tmp_path / "b", 2, 0, []).model.sampler
+    assert isinstance(shipped, ActiveSampler) and isinstance(low, ActiveSampler)
+    assert (shipped.floor, low.floor) == (0.15, 0.05)
+    assert (shipped.temperature, shipped.momentum) == (low.temperature, low.momentum)
