@@ -39,16 +39,16 @@ def test_a_single_task_config_keeps_one_task_and_its_data(tmp_path):
     assert list(data["datamodules"]) == ["classify"]
 
 
-@pytest.mark.slow  # two training runs, their tests and the classical baselines: 2 minutes
+@pytest.mark.slow  # four training runs, their tests and the classical baselines: 2 minutes
 def test_tables_put_trained_rows_beside_the_baselines(tmp_path, capsys):
     arguments = ["benchmark", "multitask", "--config", *map(str, task_config("multitask")),
                  "--steps", "4", "--updates", "2", "--seeds", "0", "1", "--images", "4",
-                 "--rows", "active", "--output", str(tmp_path)]  # fmt: skip
+                 "--rows", "uniform", "active", "--output", str(tmp_path)]  # fmt: skip
     main(arguments)
     deconv = csv_rows(tmp_path / "multitask_deconv.csv")
     assert deconv[0]["method"] == "blurred input"
     assert "Richardson–Lucy" in deconv[1]["method"]
-    assert [row["method"] for row in deconv][2:] == ["multi-task, active"]
+    assert [row["method"] for row in deconv][2:] == ["multi-task, uniform", "multi-task, active"]
     assert "±" in deconv[2]["psnr"] and "±" not in deconv[0]["psnr"]
     reconstruct = csv_rows(tmp_path / "multitask_reconstruct.csv")
     assert [row["method"] for row in reconstruct][:2] == [
@@ -56,9 +56,12 @@ def test_tables_put_trained_rows_beside_the_baselines(tmp_path, capsys):
     ]  # fmt: skip
     classes = csv_rows(tmp_path / "multitask_classes.csv")
     assert all("±" in row["classify_accuracy"] and row["lens_auroc"] for row in classes)
+    paired = csv_rows(tmp_path / "multitask_paired.csv")
+    assert [row["comparison"] for row in paired] == ["active - uniform"]
+    assert paired[0]["deconv_psnr"].endswith("/2)") and paired[0]["lens_auroc"].endswith("/2)")
     assert (tmp_path / "multitask_proportions.png").stat().st_size > 0
     results = sorted((tmp_path / "multitask-runs").glob("*/result.json"))
-    assert len(results) == 2
+    assert len(results) == 4
     before = [path.stat().st_mtime for path in results]
     capsys.readouterr()
     main(arguments)  # every run is read back, none trained again

@@ -102,9 +102,11 @@ def run_set(args: argparse.Namespace, active: ActiveSet) -> tuple[dict, dict, st
     """Curves of every strategy (and the ResNet-18) on one set, the learner's latency, and a
     note of what the learner reaches with every pool label."""
     folder = args.output / "active" / active.name
-    pool, test = embed_set(active, args.backbone, folder.parent / "embeddings", args.invariant)
-    embeddings = embedding_name(active, args.backbone, args.invariant)
     classes = set_classes(active)
+    pool, test = embed_set(
+        active, args.backbone, folder.parent / "embeddings", args.invariant, classes
+    )
+    embeddings = embedding_name(active, args.backbone, args.invariant)
     budget = min(args.budget, len(pool.rows) // args.page * args.page)
     curves: dict[str, list[list[dict]]] = {}
     for strategy in args.strategies:

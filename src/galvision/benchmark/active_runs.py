@@ -137,11 +137,15 @@ def embedded_split(
 
 
 def embed_set(
-    active: ActiveSet, backbone: str, folder: Path, invariant: bool = False
+    active: ActiveSet,
+    backbone: str,
+    folder: Path,
+    invariant: bool = False,
+    classes: list[str] | None = None,
 ) -> tuple[Split, Split]:
-    """Pool and test split of a set, embedded (cached in ``folder``, so sets sharing a pool or a
-    test split embed it once)."""
-    classes = set_classes(active)
+    """Pool and test split of a set in its ``classes`` (read from the set when None), embedded
+    (cached in ``folder``, so sets sharing a pool or a test split embed it once)."""
+    classes = set_classes(active) if classes is None else classes
     model = functools.cache(lambda: api.load_backbone(backbone))
     pool, test = (
         embedded_split(folder, config, split, classes, backbone, invariant, model)

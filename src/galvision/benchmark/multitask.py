@@ -24,6 +24,7 @@ from galvision.baselines.deconvolution import tune_baseline
 from galvision.baselines.inpainting import biharmonic_inpaint
 from galvision.benchmark.deconvolution import BASELINES, RICHARDSON_LUCY, observe, score
 from galvision.benchmark.multitask_runs import VARIANTS, Run, train_variant
+from galvision.benchmark.paired import paired_rows
 from galvision.benchmark.reconstruction import mask_and_reconstruct, masked_score, with_masks
 from galvision.benchmark.report import with_spread, write_report
 from galvision.benchmark.training import add_config_argument, describe_config
@@ -37,6 +38,11 @@ from galvision.transforms.masking import MaskGenerator
 RESTORATION = ("mse", "psnr", "ssim")
 MASK_FRACTION = 0.5
 TUNE_IMAGES = 64
+# Row against row, each seed against itself: every multi-task row against single-task, and the
+# other samplers against uniform.
+PAIRS = (("uniform", "single"), ("active", "single"), ("active", "uniform"),
+         ("uncertainty", "single"), ("uncertainty", "uniform"), ("single", "frozen"))  # fmt: skip
+PAIRED_COLUMNS = ("deconv_psnr", "deconv_ssim", "reconstruct_psnr", "reconstruct_ssim")
 
 
 def split_of(data: MultiTaskDataModule, name: str, split: str = "test") -> Dataset:
@@ -143,15 +149,15 @@ def run(args: argparse.Namespace) -> str:
     check_arguments(args)
     rows = [key for key in args.rows if key != "frozen" or args.foundation is not None]
     evaluation = Evaluation(args.images, args.deconv_task, args.reconstruct_task)
-    trained = {}
+    trained, by_seed = {}, {}
     for key in rows:
-        by_seed = []
+        by_seed[key] = []
         for seed in args.seeds:
             scores: dict[str, float] = {}
             for one in train_variant(args, key, seed):
                 scores |= evaluation.run_scores(one)
-            by_seed.append(scores)
-        trained[key] = {"method": VARIANTS[key].label, **mean_and_spread(by_seed)}
+            by_seed[key].append(scores)
+        trained[key] = {"method": VARIANTS[key].label, **mean_and_spread(by_seed[key])}
         print(f"{key}: trained and scored for seeds {args.seeds}", flush=True)
     proportions = args.output / "multitask-runs" / f"active-seed{args.seeds[0]}" / "logs"
     pictures = sorted(proportions.glob("version_*/task_proportions.png"))
@@ -184,7 +190,24 @@ def run(args: argparse.Namespace) -> str:
         args.output / "multitask_classes", "Multi-task: classification and lens finding",
         f"Whole test sets. {notes}",
     )  # fmt: skip
+    if len(args.seeds) > 1:
+        text += "\n" + paired_table(by_seed, [*PAIRED_COLUMNS, *others], args.output, notes)
     return text
+
+
+def paired_table(by_seed: dict, columns: list[str], output: Path, notes: str) -> str:
+    """Each pair of trained rows compared seed by seed ("" when fewer than two rows were)."""
+    labels = {key: variant.short for key, variant in VARIANTS.items()}
+    rows = paired_rows(by_seed, PAIRS, labels, columns)
+    if not rows:
+        return ""
+    return write_report(
+        rows, ["comparison", *columns],
+        output / "multitask_paired", "Multi-task: paired differences over seeds",
+        "Each cell: the difference of the two rows trained from the same seed, as the mean over "
+        "seeds ± half their range, and (n/N) the seeds in which the first row is ahead; n = N "
+        f"means every seed agrees. PSNR and SSIM as in the tables above. {notes}",
+    )  # fmt: skip
 
 
 def table(evaluation: Evaluation, trained: dict, task: str, title: str, args, notes: str) -> str:

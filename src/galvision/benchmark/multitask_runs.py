@@ -22,21 +22,24 @@ ACTIVE = ("--model.init_args.sampler", "galvision.tasks.sampling.ActiveSampler")
 
 @dataclass(frozen=True)
 class Variant:
-    """A trained row: its label and the arguments that make it."""
+    """A trained row: its short name, its label and the arguments that make it."""
 
+    short: str
     label: str
     arguments: tuple[str, ...] = ()
 
 
 VARIANTS = {
     "frozen": Variant(
+        "foundation only",
         "foundation only (backbone frozen, heads trained)",
         (*UNIFORM, "--model.init_args.freeze_backbone", "true"),
     ),
-    "single": Variant("single-task fine-tuned (budget split between tasks)"),
-    "uniform": Variant("multi-task, uniform", UNIFORM),
-    "active": Variant("multi-task, active", ACTIVE),
+    "single": Variant("single-task", "single-task fine-tuned (budget split between tasks)"),
+    "uniform": Variant("uniform", "multi-task, uniform", UNIFORM),
+    "active": Variant("active", "multi-task, active", ACTIVE),
     "uncertainty": Variant(
+        "uncertainty weighting",
         "multi-task, uniform + uncertainty weighting",
         (*UNIFORM, "--model.init_args.loss_weighting", "uncertainty"),
     ),
