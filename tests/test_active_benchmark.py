@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from galvision.benchmark.active import auroc_at, labels_to_reach, reach_cell
+from galvision.benchmark.active import (
+    auroc_at,
+    check_arguments,
+    labels_to_reach,
+    reach_cell,
+    resnet_note,
+)
 from galvision.benchmark.active_runs import (
     ActiveSet,
     Split,
@@ -17,6 +24,7 @@ from galvision.benchmark.active_runs import (
     oracle_curve,
 )
 from galvision.cli import main
+from galvision.errors import ConfigError
 from galvision.label.store import LabelStore
 from helpers.labelling import CLASSES, toy_pool
 from helpers.training import CONF, REPO, csv_rows
@@ -35,6 +43,23 @@ def test_reading_curves_by_hand() -> None:
     assert reach_cell(CURVES, 0.95, 30) == "> 30"
     assert auroc_at(CURVES, 20) == "0.900 ± 0.010"
     assert auroc_at(CURVES, 25) == "—"
+
+
+def test_the_resnet_note_averages_its_seeds() -> None:
+    args = argparse.Namespace(resnet_steps=600, seeds=[3, 4, 5])
+    note = resnet_note(CURVES, args)
+    assert note == (
+        "ResNet-18 from scratch: 600 steps on random labels, seeds 3 4 "
+        "(AUROC 0.825 at 10, 0.900 at 20, 0.945 at 30 labels). "
+    )
+    assert "seed 3 (AUROC 0.800 at 10," in resnet_note(CURVES[:1], args)
+
+
+def test_more_resnet_seeds_than_seeds_is_refused() -> None:
+    args = argparse.Namespace(page=10, budget=100, resnet_labels=["all"], seeds=[0, 1])
+    with pytest.raises(ConfigError, match="--resnet-seeds 3"):
+        check_arguments(argparse.Namespace(**vars(args), resnet_seeds=3))
+    check_arguments(argparse.Namespace(**vars(args), resnet_seeds=2))
 
 
 def test_auroc_averages_only_the_classes_the_test_split_holds() -> None:

@@ -135,7 +135,7 @@ def run_set(args: argparse.Namespace, active: ActiveSet) -> tuple[dict, dict, st
                 )
                 for count in sorted(counts)
             ]
-            for seed in args.seeds[:1]
+            for seed in args.seeds[: args.resnet_seeds]
         ]
     return curves, measure_latency(pool, classes, args.page), every_label_note(pool, test, classes)
 
@@ -151,13 +151,18 @@ def every_label_note(pool: Split, test: Split, classes: list[str]) -> str:
 
 
 def resnet_note(runs: list[list[dict]] | None, args: argparse.Namespace) -> str:
-    """How the ResNet-18 trained and its AUROC at each of its label counts, for the notes."""
+    """How the ResNet-18 trained and its AUROC at each of its label counts (the mean over its
+    seeds), for the notes."""
     if not runs:
         return ""
-    points = ", ".join(f"{p['auroc']:.3f} at {p['labels']}" for p in runs[0])
+    points = ", ".join(
+        f"{statistics.fmean(run[i]['auroc'] for run in runs):.3f} at {point['labels']}"
+        for i, point in enumerate(runs[0])
+    )
+    seeds = " ".join(map(str, args.seeds[: len(runs)]))
     return (
-        f"{RESNET}: {args.resnet_steps} steps on random labels, seed {args.seeds[0]} "
-        f"(AUROC {points} labels). "
+        f"{RESNET}: {args.resnet_steps} steps on random labels, seed{'s' * (len(runs) > 1)} "
+        f"{seeds} (AUROC {points} labels). "
     )
 
 
@@ -165,6 +170,8 @@ def check_arguments(args: argparse.Namespace) -> None:
     """Refuse budgets that measure nothing."""
     if args.page < 1 or args.budget < args.page:
         raise ConfigError(f"--budget {args.budget} must hold at least one --page {args.page}")
+    if not 1 <= args.resnet_seeds <= len(args.seeds):
+        raise ConfigError(f"--resnet-seeds {args.resnet_seeds}: not between 1 and the seeds given")
     for count in args.resnet_labels:
         if count != "all" and not (count.isdigit() and int(count) > 1):
             raise ConfigError(f"--resnet-labels: {count!r} is neither a count above 1 nor 'all'")
@@ -216,6 +223,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="label counts of the ResNet-18 reference ('all': the whole pool; none: skip it)",
     )  # fmt: skip
     parser.add_argument("--resnet-steps", type=int, default=600)
+    parser.add_argument(
+        "--resnet-seeds", type=int, default=1, help="the ResNet-18 trained from the first N seeds"
+    )
     add_config_argument(parser, "tasks/classify.yaml", "the ResNet-18's task config")
     parser.add_argument(
         "--sim-data", type=Path, default=Path("configs/data/morphology_realistic.yaml")
