@@ -13,6 +13,7 @@ from galvision.benchmark.active import (
     check_arguments,
     labels_to_reach,
     reach_cell,
+    resnet_counts,
     resnet_note,
 )
 from galvision.benchmark.active_runs import (
@@ -53,6 +54,12 @@ def test_the_resnet_note_averages_its_seeds() -> None:
         "(AUROC 0.825 at 10, 0.900 at 20, 0.945 at 30 labels). "
     )
     assert "seed 3 (AUROC 0.800 at 10," in resnet_note(CURVES[:1], args)
+
+
+def test_resnet_counts_beyond_the_pool_are_the_whole_pool_once() -> None:
+    assert resnet_counts(["800", "all", "50", "2400"], 2400) == [50, 800, 2400]
+    assert resnet_counts(["5000", "200"], 4145) == [200, 4145]
+    assert resnet_counts([], 100) == []
 
 
 def test_more_resnet_seeds_than_seeds_is_refused() -> None:

@@ -126,18 +126,24 @@ def run_set(args: argparse.Namespace, active: ActiveSet) -> tuple[dict, dict, st
             )
             for seed in args.seeds
         ]
-    counts = [len(pool.rows) if c == "all" else int(c) for c in args.resnet_labels]
+    counts = resnet_counts(args.resnet_labels, len(pool.rows))
     if counts:
         curves[RESNET] = [
             [
                 resnet_point(
                     active, pool, classes, count, args.config, args.resnet_steps, seed, folder
                 )
-                for count in sorted(counts)
+                for count in counts
             ]
             for seed in args.seeds[: args.resnet_seeds]
         ]
     return curves, measure_latency(pool, classes, args.page), every_label_note(pool, test, classes)
+
+
+def resnet_counts(requested: list[str], pool: int) -> list[int]:
+    """The ResNet-18's label counts in order, each once; ``all`` or a count beyond the pool is
+    the whole pool."""
+    return sorted({pool if c == "all" else min(int(c), pool) for c in requested})
 
 
 def every_label_note(pool: Split, test: Split, classes: list[str]) -> str:
@@ -219,8 +225,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--page", type=int, default=10, help="labels per page (and retrain)")
     parser.add_argument("--checkpoints", type=int, nargs="+", default=[20, 50, 100, 200, 400, 800])
     parser.add_argument(
-        "--resnet-labels", nargs="*", default=["50", "200", "800", "all"],
-        help="label counts of the ResNet-18 reference ('all': the whole pool; none: skip it)",
+        "--resnet-labels", nargs="*", default=["50", "200", "800", "1200", "1600", "2400", "all"],
+        help="label counts of the ResNet-18 reference ('all' or beyond the pool: the whole pool; "
+        "none: skip it)",
     )  # fmt: skip
     parser.add_argument("--resnet-steps", type=int, default=600)
     parser.add_argument(
