@@ -31,7 +31,7 @@ from galvision.benchmark.active_runs import (
     resumable_curve,
     set_classes,
 )
-from galvision.benchmark.report import with_spread, write_report
+from galvision.benchmark.report import half_range, with_spread, write_report
 from galvision.benchmark.training import add_config_argument
 from galvision.errors import ConfigError
 from galvision.label.acquisition import STRATEGIES
@@ -68,7 +68,7 @@ def reach_cell(curves: list[list[dict]], threshold: float, budget: int) -> str:
 
 def spread(values: list[float]) -> float | None:
     """Half the range over seeds, or None for one seed."""
-    return (max(values) - min(values)) / 2 if len(values) > 1 else None
+    return half_range(values) if len(values) > 1 else None
 
 
 def auroc_at(curves: list[list[dict]], labels: int) -> str:

@@ -26,7 +26,7 @@ from galvision.benchmark.deconvolution import BASELINES, RICHARDSON_LUCY, observ
 from galvision.benchmark.multitask_runs import VARIANTS, Run, train_variant
 from galvision.benchmark.paired import paired_rows
 from galvision.benchmark.reconstruction import mask_and_reconstruct, masked_score, with_masks
-from galvision.benchmark.report import with_spread, write_report
+from galvision.benchmark.report import half_range, with_spread, write_report
 from galvision.benchmark.training import add_config_argument, describe_config
 from galvision.checkpoints import load_checkpoint_data, load_checkpoint_task
 from galvision.data.intensity import DATA_RANGE, to_display
@@ -140,7 +140,7 @@ def mean_and_spread(values: Sequence[dict[str, float]]) -> dict[str, float]:
     for column in sorted({key for found in values for key in found}):
         seen = [found[column] for found in values if column in found]
         row[column] = statistics.fmean(seen)
-        row[f"{column}_pm"] = (max(seen) - min(seen)) / 2
+        row[f"{column}_pm"] = half_range(seen)
     return row
 
 

@@ -11,7 +11,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from galvision.benchmark.report import with_spread
+from galvision.benchmark.report import half_range, with_spread
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def paired_difference(
     differences = [x[column] - y[column] for x, y in zip(a, b, strict=True)]
     return Difference(
         mean=statistics.fmean(differences),
-        spread=(max(differences) - min(differences)) / 2,
+        spread=half_range(differences),
         ahead=sum(d > 0 for d in differences),
         seeds=len(differences),
     )

@@ -33,11 +33,6 @@ FORMATS = {
     "mse": "{:.2e}",
     "psnr": "{:.2f}",
     "ssim": "{:.4f}",
-    "full_psnr": "{:.2f}",
-    "deconv_psnr": "{:.2f}",
-    "deconv_ssim": "{:.4f}",
-    "reconstruct_psnr": "{:.2f}",
-    "reconstruct_ssim": "{:.4f}",
     "colour_mae": "{:.2e}",
     "parameters_m": "{:.2f}",
     "train_images_per_s": "{:.1f}",
@@ -102,6 +97,11 @@ def with_suffix(stem: Path, suffix: str) -> Path:
     return stem.parent / f"{stem.name}{suffix}"
 
 
+def half_range(values: Sequence[float]) -> float:
+    """Half the range of ``values``: the ``±`` of a mean over a few seeds."""
+    return (max(values) - min(values)) / 2
+
+
 def with_spread(column: str, mean: float, spread: float | None) -> str:
     """``mean ± spread`` formatted as ``column``'s values are (just the mean without a spread)."""
     text = _format(column, mean)
@@ -110,5 +110,6 @@ def with_spread(column: str, mean: float, spread: float | None) -> str:
 
 def _format(column: str, value: object) -> str:
     if isinstance(value, float):
-        return FORMATS.get(column, DEFAULT_FORMAT).format(value)
+        measure = column.rsplit("_", 1)[-1]  # deconv_psnr, full_psnr: formatted as psnr
+        return FORMATS.get(column, FORMATS.get(measure, DEFAULT_FORMAT)).format(value)
     return str(value)
