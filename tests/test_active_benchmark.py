@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from galvision.benchmark import active_runs
 from galvision.benchmark.active import (
     auroc_at,
     check_arguments,
@@ -22,7 +24,9 @@ from galvision.benchmark.active_runs import (
     embed_set,
     every_label_scores,
     heldout_scores,
+    labelling_code,
     oracle_curve,
+    resumable_curve,
 )
 from galvision.cli import main
 from galvision.errors import ConfigError
@@ -94,6 +98,22 @@ def test_oracle_labels_through_the_session(tmp_path: Path, strategy: str) -> Non
     assert all(label.label == CLASSES[pool.labels[label.row]] for label in stored)
 
 
+def test_a_curve_made_by_other_labelling_code_is_made_again(tmp_path: Path, monkeypatch) -> None:
+    made = []
+
+    def make() -> list[dict]:
+        made.append(len(made))
+        return [{"labels": 10, "auroc": 0.5, "accuracy": 0.5}]
+
+    key = {"strategy": "kcentre", "seed": 0, "code": labelling_code()}
+    assert resumable_curve(tmp_path, key, make) == resumable_curve(tmp_path, key, make)
+    assert made == [0]
+    monkeypatch.setattr(active_runs.inspect, "getsource", lambda module: "edited")
+    assert labelling_code() != key["code"]
+    resumable_curve(tmp_path, key | {"code": labelling_code()}, make)
+    assert made == [0, 1]
+
+
 @pytest.mark.timeout(900)
 def test_tiny_benchmark_writes_table_and_curves(tmp_path: Path, tiny_mae: Path) -> None:
     main(
@@ -113,6 +133,8 @@ def test_tiny_benchmark_writes_table_and_curves(tmp_path: Path, tiny_mae: Path) 
     assert "A label to rescored page in" in notes
     assert "ResNet-18 from scratch: 2 steps on random labels, seed 0 (AUROC" in notes
     assert "The learner on all 12 pool labels: AUROC" in notes
+    stored = json.loads(next((tmp_path / "active" / "sim" / "curves").glob("*.json")).read_text())
+    assert stored["key"]["code"] == labelling_code()
 
 
 def test_a_set_without_test_split_is_scored_on_its_whole_catalogue_sharing_the_pool(

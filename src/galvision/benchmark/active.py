@@ -26,6 +26,7 @@ from galvision.benchmark.active_runs import (
     embed_set,
     embedding_name,
     every_label_scores,
+    labelling_code,
     oracle_curve,
     resnet_point,
     resumable_curve,
@@ -107,6 +108,7 @@ def run_set(args: argparse.Namespace, active: ActiveSet) -> tuple[dict, dict, st
         active, args.backbone, folder.parent / "embeddings", args.invariant, classes
     )
     embeddings = embedding_name(active, args.backbone, args.invariant)
+    code = labelling_code()
     budget = min(args.budget, len(pool.rows) // args.page * args.page)
     curves: dict[str, list[list[dict]]] = {}
     for strategy in args.strategies:
@@ -119,6 +121,7 @@ def run_set(args: argparse.Namespace, active: ActiveSet) -> tuple[dict, dict, st
                     "budget": budget,
                     "page": args.page,
                     "embeddings": embeddings,
+                    "code": code,
                 },
                 lambda s=strategy, seed=seed: oracle_curve(
                     pool, test, classes, s, seed, budget, args.page, folder

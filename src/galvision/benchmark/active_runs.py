@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib
+import inspect
 import json
 import warnings
 from collections.abc import Callable
@@ -37,6 +39,12 @@ from galvision.label.store import LabelStore
 
 ORACLE = "oracle"
 BOOTSTRAPS = 1000
+# The modules whose code decides an oracle curve: what is shown, what is learnt, how it retrains.
+LABELLING_CODE = (
+    "galvision.label.acquisition",
+    "galvision.label.learner",
+    "galvision.label.session",
+)
 
 
 @dataclass(frozen=True)
@@ -217,6 +225,13 @@ def oracle_curve(
             curve.append({"labels": session.store.count(), **scores})
     session.close()
     return curve
+
+
+def labelling_code() -> str:
+    """A digest of the labelling service's source, part of each curve's key, so that a curve is
+    read back only while the code that would make it again is unchanged."""
+    text = "".join(inspect.getsource(importlib.import_module(name)) for name in LABELLING_CODE)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def resumable_curve(folder: Path, key: dict, make) -> list[dict]:
