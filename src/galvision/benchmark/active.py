@@ -18,6 +18,8 @@ import argparse
 import statistics
 from pathlib import Path
 
+from tqdm.auto import tqdm
+
 from galvision.benchmark.active_latency import measure_latency
 from galvision.benchmark.active_plot import save_curves
 from galvision.benchmark.active_runs import (
@@ -110,25 +112,26 @@ def run_set(args: argparse.Namespace, active: ActiveSet) -> tuple[dict, dict, st
     embeddings = embedding_name(active, args.backbone, args.invariant)
     code = labelling_code()
     budget = min(args.budget, len(pool.rows) // args.page * args.page)
-    curves: dict[str, list[list[dict]]] = {}
-    for strategy in args.strategies:
-        curves[strategy] = [
+    curves: dict[str, list[list[dict]]] = {strategy: [] for strategy in args.strategies}
+    runs = [(strategy, seed) for strategy in args.strategies for seed in args.seeds]
+    for strategy, seed in tqdm(runs, desc=f"oracle curves ({active.name})", unit="curve"):
+        key = {
+            "strategy": strategy,
+            "seed": seed,
+            "budget": budget,
+            "page": args.page,
+            "embeddings": embeddings,
+            "code": code,
+        }
+        curves[strategy].append(
             resumable_curve(
                 folder / "curves",
-                {
-                    "strategy": strategy,
-                    "seed": seed,
-                    "budget": budget,
-                    "page": args.page,
-                    "embeddings": embeddings,
-                    "code": code,
-                },
+                key,
                 lambda s=strategy, seed=seed: oracle_curve(
                     pool, test, classes, s, seed, budget, args.page, folder
                 ),
             )
-            for seed in args.seeds
-        ]
+        )
     counts = resnet_counts(args.resnet_labels, len(pool.rows))
     if counts:
         curves[RESNET] = [
