@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
@@ -98,6 +99,37 @@ def test_oracle_labels_through_the_session(tmp_path: Path, strategy: str) -> Non
     assert all(label.label == CLASSES[pool.labels[label.row]] for label in stored)
 
 
+def test_the_prior_enters_the_scores_at_its_weight(tmp_path: Path) -> None:
+    pool, test = toy_split(0), toy_split(1)
+    backwards = [
+        dataclasses.replace(part, prior=np.where(part.labels[:, None] == [1, 0], 0.999, 0.001))
+        for part in (pool, test)
+    ]  # sure, and always wrong
+
+    def curve(parts: list[Split], weight: float, name: str) -> list[dict]:
+        folder = tmp_path / name
+        return oracle_curve(*parts, CLASSES, "random", 0, 10, 5, folder, prior_weight=weight)
+
+    alone = curve([pool, test], 1.0, "alone")
+    assert curve(backwards, 0.0, "unweighted") == alone
+    misled = curve(backwards, 1.0, "misled")
+    assert misled[-1]["auroc"] < 0.5 < alone[-1]["auroc"]
+
+
+def test_the_prior_is_scored_while_one_class_has_all_labels(tmp_path: Path) -> None:
+    pool, test = toy_split(0), toy_split(1)
+    smooth_only = dataclasses.replace(pool, labels=np.zeros_like(pool.labels))
+    assert oracle_curve(smooth_only, test, CLASSES, "random", 0, 10, 5, tmp_path / "none") == []
+    prior = np.where(test.labels[:, None] == [0, 1], 0.6, 0.4)
+    with_prior = [
+        dataclasses.replace(smooth_only, prior=np.full((80, 2), 0.5)),
+        dataclasses.replace(test, prior=prior),
+    ]
+    curve = oracle_curve(*with_prior, CLASSES, "random", 0, 10, 5, tmp_path / "prior")
+    assert [point["labels"] for point in curve] == [5, 10]
+    assert all(point["auroc"] == 1.0 for point in curve)  # the prior alone, and right
+
+
 def test_a_curve_made_by_other_labelling_code_is_made_again(tmp_path: Path, monkeypatch) -> None:
     made = []
 
@@ -115,10 +147,13 @@ def test_a_curve_made_by_other_labelling_code_is_made_again(tmp_path: Path, monk
 
 
 @pytest.mark.timeout(900)
-def test_tiny_benchmark_writes_table_and_curves(tmp_path: Path, tiny_mae: Path) -> None:
+def test_tiny_benchmark_writes_table_and_curves(
+    tmp_path: Path, tiny_mae: Path, tiny_classifier: Path
+) -> None:
     main(
         [
             "benchmark", "active", "--backbone", str(tiny_mae), "--sets", "sim",
+            "--prior", str(tiny_classifier), "--prior-weight", "0.5",
             "--sim-data", str(CONF / "tiny_morphology.yaml"), "--strategies", "random", "kcentre",
             "--seeds", "0", "--budget", "10", "--page", "5", "--checkpoints", "5", "10",
             "--resnet-labels", "8", "--resnet-steps", "2",
@@ -133,8 +168,10 @@ def test_tiny_benchmark_writes_table_and_curves(tmp_path: Path, tiny_mae: Path) 
     assert "A label to rescored page in" in notes
     assert "ResNet-18 from scratch: 2 steps on random labels, seed 0 (AUROC" in notes
     assert "The learner on all 12 pool labels: AUROC" in notes
+    assert f"The prior ({tiny_classifier}, weight 0.5) alone, before any label: AUROC" in notes
     stored = json.loads(next((tmp_path / "active" / "sim" / "curves").glob("*.json")).read_text())
-    assert stored["key"]["code"] == labelling_code()
+    assert stored["key"]["code"] == labelling_code() and stored["key"]["prior"].endswith("x0.5")
+    assert len(list((tmp_path / "active" / "embeddings").glob("*-prior-*.npy"))) == 2
 
 
 def test_a_set_without_test_split_is_scored_on_its_whole_catalogue_sharing_the_pool(

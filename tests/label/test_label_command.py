@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, SHARED_DATA
+from galvision.benchmark.classification import SIM_TO_GZ1
 from galvision.cli import main
 from galvision.data.row_tables import dataset_labels
 from galvision.embeddings.catalogue import load_datamodule
@@ -83,3 +84,12 @@ def test_invariant_and_plain_embeddings_are_cached_apart(tiny_mae, tmp_path: Pat
         session.close()
     assert len(list(tmp_path.glob("embeddings-*.npy"))) == 2
     assert not np.allclose(pools["true"], pools["false"], atol=1e-4)
+
+
+def test_gz1_overlay_maps_the_simulated_classes_as_the_benchmarks_do() -> None:
+    args = parse_label_args(
+        ["--config", str(REPO / "tasks" / "label.yaml"),
+         "--config", str(REPO / "configs" / "overlays" / "label_gz1.yaml")]
+    )  # fmt: skip
+    assert args.prior is None and args.prior_weight == 1.0
+    assert args.prior_classes == SIM_TO_GZ1

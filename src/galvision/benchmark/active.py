@@ -24,16 +24,19 @@ from galvision.benchmark.active_latency import measure_latency
 from galvision.benchmark.active_plot import save_curves
 from galvision.benchmark.active_runs import (
     ActiveSet,
+    Prior,
     Split,
     embed_set,
     embedding_name,
     every_label_scores,
+    heldout_scores,
     labelling_code,
     oracle_curve,
     resnet_point,
     resumable_curve,
     set_classes,
 )
+from galvision.benchmark.classification import SIM_TO_GZ1
 from galvision.benchmark.report import half_range, with_spread, write_report
 from galvision.benchmark.training import add_config_argument
 from galvision.errors import ConfigError
@@ -47,11 +50,20 @@ RESNET = "ResNet-18 from scratch"
 def default_sets(args: argparse.Namespace) -> dict[str, ActiveSet]:
     """The simulated survey and the GZ1 pool (scored on the test split of the GZ1 subset, or on
     all of it), from the command's data configs."""
+    onto_gz1 = {sim: gz1 for sim, gz1 in SIM_TO_GZ1.items() if gz1 in GZ1_CLASSES}
     return {
         "sim": ActiveSet("sim", args.sim_data, "train", args.sim_data),
-        "gz1": ActiveSet("gz1", args.gz1_pool, None, args.gz1_test, GZ1_CLASSES),
+        "gz1": ActiveSet(
+            "gz1", args.gz1_pool, None, args.gz1_test, GZ1_CLASSES, prior_classes=onto_gz1
+        ),
         "gz1-subset": ActiveSet(
-            "gz1-subset", args.gz1_pool, None, args.gz1_test, GZ1_CLASSES, test_split=None
+            "gz1-subset",
+            args.gz1_pool,
+            None,
+            args.gz1_test,
+            GZ1_CLASSES,
+            test_split=None,
+            prior_classes=onto_gz1,
         ),
     }
 
@@ -106,8 +118,9 @@ def run_set(args: argparse.Namespace, active: ActiveSet) -> tuple[dict, dict, st
     note of what the learner reaches with every pool label."""
     folder = args.output / "active" / active.name
     classes = set_classes(active)
+    prior = None if args.prior is None else Prior(args.prior, active.prior_classes)
     pool, test = embed_set(
-        active, args.backbone, folder.parent / "embeddings", args.invariant, classes
+        active, args.backbone, folder.parent / "embeddings", args.invariant, classes, prior
     )
     embeddings = embedding_name(active, args.backbone, args.invariant)
     code = labelling_code()
@@ -122,13 +135,14 @@ def run_set(args: argparse.Namespace, active: ActiveSet) -> tuple[dict, dict, st
             "page": args.page,
             "embeddings": embeddings,
             "code": code,
+            "prior": None if prior is None else f"{prior.name()}x{args.prior_weight:g}",
         }
         curves[strategy].append(
             resumable_curve(
                 folder / "curves",
                 key,
                 lambda s=strategy, seed=seed: oracle_curve(
-                    pool, test, classes, s, seed, budget, args.page, folder
+                    pool, test, classes, s, seed, budget, args.page, folder, args.prior_weight
                 ),
             )
         )
@@ -143,7 +157,8 @@ def run_set(args: argparse.Namespace, active: ActiveSet) -> tuple[dict, dict, st
             ]
             for seed in args.seeds[: args.resnet_seeds]
         ]
-    return curves, measure_latency(pool, classes, args.page), every_label_note(pool, test, classes)
+    notes = every_label_note(pool, test, classes) + prior_note(test, classes, args)
+    return curves, measure_latency(pool, classes, args.page), notes
 
 
 def resnet_counts(requested: list[str], pool: int) -> list[int]:
@@ -159,6 +174,17 @@ def every_label_note(pool: Split, test: Split, classes: list[str]) -> str:
         f"The learner on all {len(pool.labels)} pool labels: AUROC {scores['auroc']:.3f} "
         f"(standard deviation {scores['auroc_sd']:.3f} over bootstrap draws of the "
         f"{len(test.labels)} test galaxies), accuracy {scores['accuracy']:.3f}."
+    )
+
+
+def prior_note(test: Split, classes: list[str], args: argparse.Namespace) -> str:
+    """The test AUROC of the prior alone, before any label, and its weight."""
+    if test.prior is None:
+        return ""
+    scores = heldout_scores(test.prior, test, len(classes))
+    return (
+        f" The prior ({args.prior}, weight {args.prior_weight:g}) alone, before any label: "
+        f"AUROC {scores['auroc']:.3f}, accuracy {scores['accuracy']:.3f}."
     )
 
 
@@ -225,6 +251,14 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         default=True,
         help="embeddings averaged over the 8 turns and flips, as galvision label makes them",
     )
+    parser.add_argument(
+        "--prior",
+        type=Path,
+        default=None,
+        help="a classification checkpoint scoring every galaxy before any label (on GZ1 its "
+        "simulated classes are summed onto elliptical and spiral)",
+    )
+    parser.add_argument("--prior-weight", type=float, default=1.0, help="probabilities × prior^w")
     parser.add_argument("--strategies", nargs="+", choices=STRATEGIES, default=list(STRATEGIES))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--budget", type=int, default=400, help="labels per oracle run")

@@ -9,6 +9,7 @@ the fixed test split.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import importlib
@@ -34,15 +35,18 @@ from galvision.embeddings.catalogue import Catalogue, load_datamodule
 from galvision.errors import ConfigError
 from galvision.label.learner import fit_learner
 from galvision.label.pool import Pool, cache_key, embed_catalogue, unit_rows
+from galvision.label.prior import classifier_prior
 from galvision.label.session import LabelSession, SessionSettings
 from galvision.label.store import LabelStore
 
 ORACLE = "oracle"
 BOOTSTRAPS = 1000
-# The modules whose code decides an oracle curve: what is shown, what is learnt, how it retrains.
+# The modules whose code decides an oracle curve (with `oracle_curve` itself): what is shown,
+# what is learnt, how it retrains.
 LABELLING_CODE = (
     "galvision.label.acquisition",
     "galvision.label.learner",
+    "galvision.label.prior",
     "galvision.label.session",
 )
 
@@ -58,16 +62,19 @@ class ActiveSet:
     test: Path
     classes: tuple[str, ...] | None = None  # None: the pool catalogue's own classes
     test_split: str | None = "test"
+    prior_classes: dict[str, str] | None = None  # a prior's classes onto these (None: by name)
 
 
 @dataclass(frozen=True)
 class Split:
-    """Rows of one catalogue (in its row order), their unit embeddings and classes."""
+    """Rows of one catalogue (in its row order), their unit embeddings and classes, and their
+    prior class probabilities where a prior is given."""
 
     rows: np.ndarray
     names: list[str]
     embeddings: np.ndarray
     labels: np.ndarray
+    prior: np.ndarray | None = None
 
 
 def split_rows(config: Path, split: str | None) -> np.ndarray | None:
@@ -144,21 +151,58 @@ def embedded_split(
     return part
 
 
+@dataclass(frozen=True)
+class Prior:
+    """A classification checkpoint scoring every galaxy before any label, and its classes
+    mapped onto a set's."""
+
+    checkpoint: Path
+    mapping: dict[str, str] | None = None
+
+    def name(self) -> str:
+        """A digest of the checkpoint (path and time written) and the mapping: part of each
+        curve's key and of the cached priors' names."""
+        source = self.checkpoint.resolve()
+        made_of = f"{source}|{source.stat().st_mtime_ns}|{sorted((self.mapping or {}).items())}"
+        return hashlib.sha256(made_of.encode()).hexdigest()[:12]
+
+
+def with_split_prior(
+    part: Split, config: Path, classes: list[str], prior: Prior, folder: Path
+) -> Split:
+    """``part`` with the prior's probabilities of its rows (cached in ``folder``)."""
+    made_of = f"{prior.name()}|{config.resolve()}|{part.rows.tobytes().hex()}|{classes}"
+    digest = hashlib.sha256(made_of.encode()).hexdigest()[:16]
+    cached = folder / f"{config.stem}-prior-{digest}.npy"
+    if cached.is_file():
+        return dataclasses.replace(part, prior=np.load(cached))
+    catalogue = Catalogue(config)
+    scores = classifier_prior(prior.checkpoint, catalogue, classes, prior.mapping, part.rows)
+    folder.mkdir(parents=True, exist_ok=True)
+    np.save(cached, scores)
+    return dataclasses.replace(part, prior=scores)
+
+
 def embed_set(
     active: ActiveSet,
     backbone: str,
     folder: Path,
     invariant: bool = False,
     classes: list[str] | None = None,
+    prior: Prior | None = None,
 ) -> tuple[Split, Split]:
     """Pool and test split of a set in its ``classes`` (read from the set when None), embedded
-    (cached in ``folder``, so sets sharing a pool or a test split embed it once)."""
+    and, given a ``prior``, scored by it (cached in ``folder``, so sets sharing a pool or a
+    test split embed it once)."""
     classes = set_classes(active) if classes is None else classes
     model = functools.cache(lambda: api.load_backbone(backbone))
-    pool, test = (
-        embedded_split(folder, config, split, classes, backbone, invariant, model)
-        for config, split in ((active.pool, active.pool_split), (active.test, active.test_split))
-    )
+    parts = []
+    for config, split in ((active.pool, active.pool_split), (active.test, active.test_split)):
+        part = embedded_split(folder, config, split, classes, backbone, invariant, model)
+        if prior is not None:
+            part = with_split_prior(part, config, classes, prior, folder)
+        parts.append(part)
+    pool, test = parts
     return pool, test
 
 
@@ -200,14 +244,18 @@ def oracle_curve(
     budget: int,
     page: int,
     folder: Path,
+    prior_weight: float = 1.0,
 ) -> list[dict]:
-    """Labels, test AUROC and accuracy after every page the oracle labels, up to ``budget``."""
+    """Labels, test AUROC and accuracy after every page the oracle labels, up to ``budget``
+    (with the splits' prior, where they have one, at ``prior_weight``)."""
     database = folder / f"{strategy}-seed{seed}.sqlite"
     for stale in folder.glob(f"{database.name}*"):
         stale.unlink()
-    settings = SessionSettings(strategy, page, lease_seconds=3600, seed=seed, background=False)
+    settings = SessionSettings(
+        strategy, page, lease_seconds=3600, seed=seed, background=False, prior_weight=prior_weight
+    )
     session = LabelSession(
-        Pool(pool.names, pool.embeddings, pictures=None),
+        Pool(pool.names, pool.embeddings, pictures=None, prior=pool.prior),
         classes,
         LabelStore(database, classes),
         settings,
@@ -219,9 +267,9 @@ def oracle_curve(
             break
         for galaxy in shown:  # the session retrains after every page: budget is whole pages
             session.label(galaxy["row"], classes[pool.labels[galaxy["row"]]], ORACLE)
-        learner = session.model.learner
-        if learner is not None:
-            scores = heldout_scores(learner.probabilities(test.embeddings), test, len(classes))
+        probabilities = session.scores(session.model.learner, test.embeddings, test.prior)
+        if probabilities is not None:  # a learner, or the prior while two classes lack labels
+            scores = heldout_scores(probabilities, test, len(classes))
             curve.append({"labels": session.store.count(), **scores})
     session.close()
     return curve
@@ -230,7 +278,8 @@ def oracle_curve(
 def labelling_code() -> str:
     """A digest of the labelling service's source, part of each curve's key, so that a curve is
     read back only while the code that would make it again is unchanged."""
-    text = "".join(inspect.getsource(importlib.import_module(name)) for name in LABELLING_CODE)
+    modules = (importlib.import_module(name) for name in LABELLING_CODE)
+    text = "".join(map(inspect.getsource, (*modules, oracle_curve)))
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 

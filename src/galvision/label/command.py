@@ -7,6 +7,7 @@ loopback. Labels are exported as CSV from the page or ``GET /api/labels.csv``.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import logging
 from argparse import ArgumentError
@@ -18,6 +19,7 @@ from jsonargparse.typing import Path_fr
 from galvision.errors import ConfigError
 from galvision.label.acquisition import STRATEGIES
 from galvision.label.pool import load_pool
+from galvision.label.prior import load_prior
 from galvision.label.session import LabelSession, SessionSettings
 from galvision.label.store import LabelStore
 
@@ -49,6 +51,21 @@ def label_parser() -> ArgumentParser:
         default=True,
         help="average each embedding over the 8 turns and flips (8x the one-off embedding)",
     )
+    parser.add_argument(
+        "--prior",
+        type=str | None,
+        default=None,
+        help="a classification checkpoint whose scores the page shows before any label",
+    )
+    parser.add_argument(
+        "--prior_classes",
+        type=dict[str, str] | None,
+        default=None,
+        help="the prior's classes onto these classes (default: same names)",
+    )
+    parser.add_argument(
+        "--prior_weight", type=float, default=1.0, help="probabilities × prior^weight"
+    )
     parser.add_argument("--database", type=str, default="runs/label/labels.sqlite")
     parser.add_argument("--strategy", type=str, default="kcentre", help=", ".join(STRATEGIES))
     parser.add_argument("--retrain_every", type=int, default=5, help="labels between retrains")
@@ -75,9 +92,15 @@ def open_session(args) -> LabelSession:
         retrain_every=args.retrain_every,
         lease_seconds=args.lease_seconds,
         seed=args.seed,
+        prior_weight=args.prior_weight,
     )
     catalogue = Path(args.catalogue.absolute)
     pool = load_pool(catalogue, args.backbone, database.parent, args.invariant)
+    if args.prior is not None:
+        prior = load_prior(
+            Path(args.prior), catalogue, args.classes, args.prior_classes, database.parent
+        )
+        pool = dataclasses.replace(pool, prior=prior)
     return LabelSession(pool, args.classes, LabelStore(database, args.classes), settings)
 
 

@@ -26,12 +26,14 @@ EMBED_BATCH = 256
 
 @dataclass(frozen=True)
 class Pool:
-    """Names, unit-length embeddings and a picture source for every row of a catalogue."""
+    """Names, unit-length embeddings and a picture source for every row of a catalogue, and
+    optionally a prior: each row's class probabilities before any label."""
 
     names: list[str]
     embeddings: np.ndarray
     pictures: Callable[[np.ndarray], np.ndarray] | None
     root: Path | None = None
+    prior: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.names)

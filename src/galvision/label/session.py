@@ -18,6 +18,7 @@ from galvision.errors import GalvisionError
 from galvision.label.acquisition import STRATEGIES, PoolState, rank
 from galvision.label.learner import FittedLearner, estimated_accuracy, fit_learner
 from galvision.label.pool import Pool
+from galvision.label.prior import with_prior
 from galvision.label.store import Label, LabelStore, ModelRecord
 
 
@@ -63,13 +64,15 @@ class Model:
 
 @dataclass(frozen=True)
 class SessionSettings:
-    """How a session picks and learns: strategy, page size, retraining and lease periods."""
+    """How a session picks and learns: strategy, page size, retraining and lease periods, and
+    the weight of the pool's prior against the learner."""
 
     strategy: str = "kcentre"
     retrain_every: int = 5
     lease_seconds: float = 300.0
     seed: int = 0
     background: bool = True
+    prior_weight: float = 1.0
 
     def __post_init__(self) -> None:
         check_strategy(self.strategy)
@@ -77,6 +80,8 @@ class SessionSettings:
             raise LabelError(f"retrain_every={self.retrain_every} must be at least 1")
         if self.lease_seconds <= 0:
             raise LabelError(f"lease_seconds={self.lease_seconds} must be positive")
+        if self.prior_weight < 0:
+            raise LabelError(f"prior_weight={self.prior_weight} must not be negative")
 
 
 def check_strategy(strategy: str) -> str:
@@ -94,6 +99,11 @@ class LabelSession:
     ) -> None:
         if len(set(classes)) != len(classes) or len(classes) < 2:
             raise LabelError(f"classes {list(classes)}: need at least two distinct names")
+        if pool.prior is not None and pool.prior.shape != (len(pool), len(classes)):
+            raise LabelError(
+                f"prior of shape {pool.prior.shape}: want one row per galaxy ({len(pool)}) and "
+                f"a column per class ({len(classes)})"
+            )
         self.pool, self.classes, self.store, self.settings = pool, list(classes), store, settings
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="retrain")
         self._lock = threading.Lock()
@@ -103,7 +113,7 @@ class LabelSession:
         self._asked_at: float | None = None
         self._seen = 0  # the newest label id the last retraining saw
         history = store.models()
-        self.model = Model(history[-1].version if history else 0, None, None, None)
+        self.model = Model(history[-1].version if history else 0, None, pool.prior, None)
         if store.count():
             self.retrain()  # resume: the learner of the labels already given
 
@@ -228,7 +238,7 @@ class LabelSession:
         features = self.pool.embeddings[rows]
         seed = self.settings.seed
         learner = fit_learner(features, targets, len(self.classes), seed)
-        probabilities = None if learner is None else learner.probabilities(self.pool.embeddings)
+        probabilities = self.scores(learner, self.pool.embeddings, self.pool.prior)
         strength = 1.0 if learner is None else learner.strength
         accuracy = estimated_accuracy(features, targets, seed, strength)
         previous = self.model
@@ -246,6 +256,16 @@ class LabelSession:
             )
         )
         return self.model
+
+    def scores(
+        self, learner: FittedLearner | None, embeddings: np.ndarray, prior: np.ndarray | None
+    ) -> np.ndarray | None:
+        """Class probabilities of galaxies from ``learner`` and their ``prior`` (either alone
+        while the other is missing)."""
+        if learner is None:
+            return prior
+        weight = self.settings.prior_weight
+        return with_prior(learner.probabilities(embeddings), prior, weight)
 
     def wait(self) -> None:
         """Block until any background retraining has finished."""
