@@ -37,6 +37,7 @@ from galvision.checkpoints import load_checkpoint_task
 from galvision.data import keys
 from galvision.data.simulate.classes import CLASS_NAMES
 from galvision.errors import ConfigError
+from galvision.label.prior import class_matrix
 from galvision.tasks.classification import ClassificationTask
 
 COLUMNS = ("method", "training", "labels_per_class", "accuracy", "f1_macro", "auroc")
@@ -191,9 +192,7 @@ def predict_probabilities(task: ClassificationTask, datamodule, split: str) -> t
 
 def gather_classes(probabilities: torch.Tensor, names: list[str], into: list[str]) -> torch.Tensor:
     """Probabilities over ``names`` summed onto the classes ``into`` through SIM_TO_GZ1."""
-    matrix = torch.zeros(len(names), len(into))
-    for row, name in enumerate(names):
-        matrix[row, into.index(SIM_TO_GZ1[name])] = 1.0
+    matrix = torch.from_numpy(class_matrix(names, into, SIM_TO_GZ1)).to(probabilities)
     return probabilities @ matrix
 
 
