@@ -35,7 +35,7 @@ from galvision.embeddings.catalogue import Catalogue, load_datamodule
 from galvision.errors import ConfigError
 from galvision.label.learner import fit_learner
 from galvision.label.pool import Pool, cache_key, embed_catalogue, unit_rows
-from galvision.label.prior import classifier_prior
+from galvision.label.prior import cached_array, classifier_prior
 from galvision.label.session import LabelSession, SessionSettings
 from galvision.label.store import LabelStore
 
@@ -173,13 +173,12 @@ def with_split_prior(
     """``part`` with the prior's probabilities of its rows (cached in ``folder``)."""
     made_of = f"{prior.name()}|{config.resolve()}|{part.rows.tobytes().hex()}|{classes}"
     digest = hashlib.sha256(made_of.encode()).hexdigest()[:16]
-    cached = folder / f"{config.stem}-prior-{digest}.npy"
-    if cached.is_file():
-        return dataclasses.replace(part, prior=np.load(cached))
-    catalogue = Catalogue(config)
-    scores = classifier_prior(prior.checkpoint, catalogue, classes, prior.mapping, part.rows)
-    folder.mkdir(parents=True, exist_ok=True)
-    np.save(cached, scores)
+    scores = cached_array(
+        folder / f"{config.stem}-prior-{digest}.npy",
+        lambda: classifier_prior(
+            prior.checkpoint, Catalogue(config), classes, prior.mapping, part.rows
+        ),
+    )
     return dataclasses.replace(part, prior=scores)
 
 

@@ -10,7 +10,7 @@ corrects it as labels come in.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -88,13 +88,20 @@ def load_prior(
     mapped = sorted((mapping or {}).items())
     made_of = f"{cache_key(str(checkpoint), data_config)}|{list(classes)}|{mapped}"
     cached = cache_dir / f"prior-{hashlib.sha256(made_of.encode()).hexdigest()[:16]}.npy"
-    if cached.is_file():
-        return np.load(cached)
-    prior = classifier_prior(checkpoint, Catalogue(data_config), classes, mapping)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_path(cached) as tmp, open(tmp, "wb") as file:
-        np.save(file, prior)
-    return prior
+    return cached_array(
+        cached, lambda: classifier_prior(checkpoint, Catalogue(data_config), classes, mapping)
+    )
+
+
+def cached_array(path: Path, make: Callable[[], np.ndarray]) -> np.ndarray:
+    """The array stored at ``path``, or ``make()``'s, written there whole or not at all."""
+    if path.is_file():
+        return np.load(path)
+    array = make()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp, open(tmp, "wb") as file:
+        np.save(file, array)
+    return array
 
 
 def with_prior(probabilities: np.ndarray, prior: np.ndarray | None, weight: float) -> np.ndarray:
