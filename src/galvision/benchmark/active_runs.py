@@ -34,7 +34,7 @@ from galvision.data.row_tables import dataset_labels, row_names
 from galvision.embeddings.catalogue import Catalogue, load_datamodule
 from galvision.errors import ConfigError
 from galvision.label.learner import fit_learner
-from galvision.label.pool import Pool, cache_key, embed_catalogue, unit_rows
+from galvision.label.pool import Pool, cache_key, embed_catalogue, source_stamp, unit_rows
 from galvision.label.prior import cached_array, classifier_prior
 from galvision.label.session import LabelSession, SessionSettings
 from galvision.label.store import LabelStore
@@ -162,8 +162,7 @@ class Prior:
     def name(self) -> str:
         """A digest of the checkpoint (path and time written) and the mapping: part of each
         curve's key and of the cached priors' names."""
-        source = self.checkpoint.resolve()
-        made_of = f"{source}|{source.stat().st_mtime_ns}|{sorted((self.mapping or {}).items())}"
+        made_of = f"{source_stamp(self.checkpoint)}|{sorted((self.mapping or {}).items())}"
         return hashlib.sha256(made_of.encode()).hexdigest()[:12]
 
 

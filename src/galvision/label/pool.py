@@ -45,12 +45,18 @@ def unit_rows(vectors: np.ndarray) -> np.ndarray:
     return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
+def source_stamp(source: str | Path) -> str:
+    """A weights source as a cache key sees it: its resolved path (or its name) and, for a
+    file, its write time, so that the key changes whenever the file does."""
+    path = Path(source)
+    stamp = str(path.stat().st_mtime_ns) if path.is_file() else ""
+    return f"{path.resolve() if path.exists() else source}|{stamp}"
+
+
 def cache_key(backbone: str, data_config: Path, invariant: bool = False) -> str:
     """A short key of the backbone source (and its file's mtime), the catalogue config and
     whether the embeddings average over turns and flips."""
-    source = Path(backbone)
-    stamp = str(source.stat().st_mtime_ns) if source.is_file() else ""
-    text = f"{source.resolve() if source.exists() else backbone}|{stamp}|"
+    text = f"{source_stamp(backbone)}|"
     text += ("invariant|" if invariant else "") + data_config.read_text()
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
