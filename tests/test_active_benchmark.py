@@ -28,6 +28,7 @@ from galvision.benchmark.active_runs import (
     labelling_code,
     oracle_curve,
     resumable_curve,
+    split_rows,
 )
 from galvision.cli import main
 from galvision.errors import ConfigError
@@ -67,11 +68,35 @@ def test_resnet_counts_beyond_the_pool_are_the_whole_pool_once() -> None:
     assert resnet_counts([], 100) == []
 
 
+ARGUMENTS = {
+    "page": 10,
+    "budget": 100,
+    "resnet_labels": ["all"],
+    "seeds": [0, 1],
+    "resnet_seeds": 1,
+    "prior": Path("prior.ckpt"),
+    "prior_weight": [1.0],
+}
+
+
 def test_more_resnet_seeds_than_seeds_is_refused() -> None:
-    args = argparse.Namespace(page=10, budget=100, resnet_labels=["all"], seeds=[0, 1])
     with pytest.raises(ConfigError, match="--resnet-seeds 3"):
-        check_arguments(argparse.Namespace(**vars(args), resnet_seeds=3))
-    check_arguments(argparse.Namespace(**vars(args), resnet_seeds=2))
+        check_arguments(argparse.Namespace(**ARGUMENTS | {"resnet_seeds": 3}))
+    check_arguments(argparse.Namespace(**ARGUMENTS | {"resnet_seeds": 2}))
+
+
+@pytest.mark.parametrize(
+    ("changed", "message"),
+    [
+        ({"prior_weight": [1.0, -1.0]}, r"^--prior-weight \[1.0, -1.0\]: each must be distinct"),
+        ({"prior_weight": [2.0, 2.0]}, r"^--prior-weight \[2.0, 2.0\]: each must be distinct"),
+        ({"prior_weight": [1.0, 2.0], "prior": None}, r"several weights need a --prior$"),
+    ],
+)
+def test_prior_weights_that_cannot_be_told_apart_are_refused(changed: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        check_arguments(argparse.Namespace(**ARGUMENTS | changed))
+    check_arguments(argparse.Namespace(**ARGUMENTS | {"prior_weight": [0.0, 1.0, 2.0]}))
 
 
 def test_auroc_averages_only_the_classes_the_test_split_holds() -> None:
@@ -153,7 +178,7 @@ def test_tiny_benchmark_writes_table_and_curves(
     main(
         [
             "benchmark", "active", "--backbone", str(tiny_mae), "--sets", "sim",
-            "--prior", str(tiny_classifier), "--prior-weight", "0.5",
+            "--prior", str(tiny_classifier), "--prior-weight", "0.5", "2",
             "--sim-data", str(CONF / "tiny_morphology.yaml"), "--strategies", "random", "kcentre",
             "--seeds", "0", "--budget", "10", "--page", "5", "--checkpoints", "5", "10",
             "--resnet-labels", "8", "--resnet-steps", "2",
@@ -162,15 +187,24 @@ def test_tiny_benchmark_writes_table_and_curves(
         ]
     )  # fmt: skip
     rows = csv_rows(tmp_path / "active_sim.csv")
-    assert [row["method"] for row in rows] == ["random", "kcentre", "ResNet-18 from scratch"]
+    assert [row["method"] for row in rows] == [
+        "random, prior weight 0.5",
+        "random, prior weight 2",
+        "kcentre, prior weight 0.5",
+        "kcentre, prior weight 2",
+        "ResNet-18 from scratch",
+    ]
     assert (tmp_path / "active_sim.png").is_file()
     notes = (tmp_path / "active_sim.md").read_text()
     assert "A label to rescored page in" in notes
     assert "ResNet-18 from scratch: 2 steps on random labels, seed 0 (AUROC" in notes
     assert "The learner on all 12 pool labels: AUROC" in notes
-    assert f"The prior ({tiny_classifier}, weight 0.5) alone, before any label: AUROC" in notes
-    stored = json.loads(next((tmp_path / "active" / "sim" / "curves").glob("*.json")).read_text())
-    assert stored["key"]["code"] == labelling_code() and stored["key"]["prior"].endswith("x0.5")
+    assert f"The prior ({tiny_classifier}, weight 0.5, 2) alone, before any label: AUROC" in notes
+    curves = (tmp_path / "active" / "sim" / "curves").glob("*.json")
+    stored = [json.loads(path.read_text())["key"] for path in curves]
+    assert all(key["code"] == labelling_code() for key in stored)
+    weights = sorted(key["prior"].rsplit("x", 1)[1] for key in stored)
+    assert weights == ["0.5", "0.5", "2", "2"]
     assert len(list((tmp_path / "active" / "embeddings").glob("*-prior-*.npy"))) == 2
 
 
@@ -188,6 +222,20 @@ def test_a_set_without_test_split_is_scored_on_its_whole_catalogue_sharing_the_p
     assert len(list(tmp_path.glob("*.npz"))) == 3  # the shared pool embedded once
     again, _ = embed_set(whole, str(tiny_mae), tmp_path)
     assert np.array_equal(again.embeddings, pool.embeddings) and again.names == pool.names
+
+
+def test_a_set_scored_on_several_splits_holds_their_rows_and_no_others(
+    tmp_path: Path, tiny_mae: Path
+) -> None:
+    config = CONF / "tiny_morphology.yaml"
+    held_out = ActiveSet("dev", config, "train", config, test_split=("train", "val"))
+    _, dev = embed_set(held_out, str(tiny_mae), tmp_path)
+    train, val, test = (split_rows(config, name) for name in ("train", "val", "test"))
+    assert np.array_equal(dev.rows, np.sort(np.concatenate([train, val])))
+    assert not set(dev.rows) & set(test) and len(dev.labels) == len(dev.rows)
+    assert len(list(tmp_path.glob("tiny_morphology-train+val-*.npz"))) == 1
+    with pytest.raises(ConfigError, match=r"tiny_morphology\.yaml: no split 'dev'; the splits"):
+        split_rows(config, ("train", "dev"))
 
 
 def test_the_every_label_score_comes_with_its_bootstrap_spread() -> None:

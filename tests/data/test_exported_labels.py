@@ -71,7 +71,7 @@ def test_the_test_catalogue_scores_whole_or_by_split(tmp_path: Path) -> None:
     classes = [survey.class_names[0], survey.class_names[SPIRAL_CLASSES]]
     labels = write_labels(tmp_path / "l.csv", [(0, "row0", classes[0]), (1, "row1", classes[1])])
 
-    def scored(split: str | None) -> int:
+    def scored(split: str | list[str] | None) -> int:
         data = ExportedLabelsDataModule(tiny_survey(), str(labels), classes, tiny_survey(), split)
         data.setup("fit")
         return len(data.datasets["test"])
@@ -81,6 +81,8 @@ def test_the_test_catalogue_scores_whole_or_by_split(tmp_path: Path) -> None:
     in_test = dataset_labels(survey.datasets["test"])
     assert scored(None) == np.isin(truth, [0, SPIRAL_CLASSES]).sum()
     assert scored("test") == np.isin(in_test, [0, SPIRAL_CLASSES]).sum() < scored(None)
+    assert scored(["train", "val", "test"]) == scored(None)
+    assert scored(["train", "val"]) == scored(None) - scored("test")
     with pytest.raises(ConfigError, match=r"^data\.test_split='holdout': .* \['test', 'train'"):
         scored("holdout")
 

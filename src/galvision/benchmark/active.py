@@ -9,7 +9,10 @@ the AUROC at a few label counts; a PNG draws the curves. The sets are the simula
 training split (its 10 classes) and the Galaxy Zoo 1 SDSS pool (spiral vs elliptical), scored on
 the fixed test split of ``configs/data/gz1.yaml``; ``gz1-subset`` labels the same pool and is
 scored on every elliptical and spiral of that catalogue (its training and validation splits
-too, which no oracle labels: the pool is a disjoint file), three times as many galaxies.
+too, which no oracle labels: the pool is a disjoint file), three times as many galaxies;
+``gz1-dev`` scores on those training and validation splits alone, so that settings such as the
+prior's weight can be chosen without looking at the test split. Several prior weights make a
+row per strategy and weight.
 """
 
 from __future__ import annotations
@@ -48,8 +51,8 @@ RESNET = "ResNet-18 from scratch"
 
 
 def default_sets(args: argparse.Namespace) -> dict[str, ActiveSet]:
-    """The simulated survey and the GZ1 pool (scored on the test split of the GZ1 subset, or on
-    all of it), from the command's data configs."""
+    """The simulated survey and the GZ1 pool (scored on the test split of the GZ1 subset, on
+    all of it, or on all but its test split), from the command's data configs."""
     onto_gz1 = {sim: gz1 for sim, gz1 in SIM_TO_GZ1.items() if gz1 in GZ1_CLASSES}
     return {
         "sim": ActiveSet("sim", args.sim_data, "train", args.sim_data),
@@ -63,6 +66,15 @@ def default_sets(args: argparse.Namespace) -> dict[str, ActiveSet]:
             args.gz1_test,
             GZ1_CLASSES,
             test_split=None,
+            prior_classes=onto_gz1,
+        ),
+        "gz1-dev": ActiveSet(
+            "gz1-dev",
+            args.gz1_pool,
+            None,
+            args.gz1_test,
+            GZ1_CLASSES,
+            test_split=("train", "val"),
             prior_classes=onto_gz1,
         ),
     }
@@ -125,9 +137,10 @@ def run_set(args: argparse.Namespace, active: ActiveSet) -> tuple[dict, dict, st
     embeddings = embedding_name(active, args.backbone, args.invariant)
     code = labelling_code()
     budget = min(args.budget, len(pool.rows) // args.page * args.page)
-    curves: dict[str, list[list[dict]]] = {strategy: [] for strategy in args.strategies}
-    runs = [(strategy, seed) for strategy in args.strategies for seed in args.seeds]
-    for strategy, seed in tqdm(runs, desc=f"oracle curves ({active.name})", unit="curve"):
+    weights = args.prior_weight
+    curves: dict[str, list[list[dict]]] = {}
+    runs = [(s, w, seed) for s in args.strategies for w in weights for seed in args.seeds]
+    for strategy, weight, seed in tqdm(runs, desc=f"oracle curves ({active.name})", unit="curve"):
         key = {
             "strategy": strategy,
             "seed": seed,
@@ -135,14 +148,15 @@ def run_set(args: argparse.Namespace, active: ActiveSet) -> tuple[dict, dict, st
             "page": args.page,
             "embeddings": embeddings,
             "code": code,
-            "prior": None if prior is None else f"{prior.name()}x{args.prior_weight:g}",
+            "prior": None if prior is None else f"{prior.name()}x{weight:g}",
         }
-        curves[strategy].append(
+        method = strategy if len(weights) == 1 else f"{strategy}, prior weight {weight:g}"
+        curves.setdefault(method, []).append(
             resumable_curve(
                 folder / "curves",
                 key,
-                lambda s=strategy, seed=seed: oracle_curve(
-                    pool, test, classes, s, seed, budget, args.page, folder, args.prior_weight
+                lambda s=strategy, w=weight, seed=seed: oracle_curve(
+                    pool, test, classes, s, seed, budget, args.page, folder, w
                 ),
             )
         )
@@ -183,7 +197,8 @@ def prior_note(test: Split, classes: list[str], args: argparse.Namespace) -> str
         return ""
     scores = heldout_scores(test.prior, test, len(classes))
     return (
-        f" The prior ({args.prior}, weight {args.prior_weight:g}) alone, before any label: "
+        f" The prior ({args.prior}, weight {', '.join(f'{w:g}' for w in args.prior_weight)}) "
+        "alone, before any label: "
         f"AUROC {scores['auroc']:.3f}, accuracy {scores['accuracy']:.3f}."
     )
 
@@ -205,7 +220,7 @@ def resnet_note(runs: list[list[dict]] | None, args: argparse.Namespace) -> str:
 
 
 def check_arguments(args: argparse.Namespace) -> None:
-    """Refuse budgets that measure nothing."""
+    """Refuse budgets that measure nothing, and prior weights that cannot be told apart."""
     if args.page < 1 or args.budget < args.page:
         raise ConfigError(f"--budget {args.budget} must hold at least one --page {args.page}")
     if not 1 <= args.resnet_seeds <= len(args.seeds):
@@ -213,6 +228,11 @@ def check_arguments(args: argparse.Namespace) -> None:
     for count in args.resnet_labels:
         if count != "all" and not (count.isdigit() and int(count) > 1):
             raise ConfigError(f"--resnet-labels: {count!r} is neither a count above 1 nor 'all'")
+    weights = args.prior_weight
+    if any(weight < 0 for weight in weights) or len(set(weights)) < len(weights):
+        raise ConfigError(f"--prior-weight {weights}: each must be distinct and not negative")
+    if len(weights) > 1 and args.prior is None:
+        raise ConfigError(f"--prior-weight {weights}: several weights need a --prior")
 
 
 def run(args: argparse.Namespace) -> str:
@@ -243,7 +263,10 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``galvision benchmark active``."""
     parser.add_argument("--backbone", default="foundation", help="foundation, export or checkpoint")
     parser.add_argument(
-        "--sets", nargs="+", choices=["sim", "gz1", "gz1-subset"], default=["sim", "gz1"]
+        "--sets",
+        nargs="+",
+        choices=["sim", "gz1", "gz1-subset", "gz1-dev"],
+        default=["sim", "gz1"],
     )
     parser.add_argument(
         "--invariant",
@@ -258,7 +281,13 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="a classification checkpoint scoring every galaxy before any label (on GZ1 its "
         "simulated classes are summed onto elliptical and spiral)",
     )
-    parser.add_argument("--prior-weight", type=float, default=1.0, help="probabilities × prior^w")
+    parser.add_argument(
+        "--prior-weight",
+        type=float,
+        nargs="+",
+        default=[1.0],
+        help="probabilities × prior^w; several: a row per strategy and weight",
+    )
     parser.add_argument("--strategies", nargs="+", choices=STRATEGIES, default=list(STRATEGIES))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--budget", type=int, default=400, help="labels per oracle run")

@@ -53,15 +53,15 @@ LABELLING_CODE = (
 
 @dataclass(frozen=True)
 class ActiveSet:
-    """A pool to label (a split of a data config, or all of it), a test split (or all of a
-    catalogue disjoint from the pool), the classes."""
+    """A pool to label (a split of a data config, or all of it), a test split (several splits
+    together, or all of a catalogue disjoint from the pool), the classes."""
 
     name: str
     pool: Path
     pool_split: str | None
     test: Path
     classes: tuple[str, ...] | None = None  # None: the pool catalogue's own classes
-    test_split: str | None = "test"
+    test_split: str | tuple[str, ...] | None = "test"
     prior_classes: dict[str, str] | None = None  # a prior's classes onto these (None: by name)
 
 
@@ -77,18 +77,33 @@ class Split:
     prior: np.ndarray | None = None
 
 
-def split_rows(config: Path, split: str | None) -> np.ndarray | None:
-    """Catalogue rows of ``split`` of a data config (None: every row)."""
+def split_rows(config: Path, split: str | tuple[str, ...] | None) -> np.ndarray | None:
+    """Catalogue rows of ``split`` of a data config, or of several splits in row order (None:
+    every row)."""
     if split is None:
         return None
     indices = load_datamodule(config).split_indices
-    return np.asarray((indices() if callable(indices) else indices)[split])
+    indices = indices() if callable(indices) else indices
+    names = (split,) if isinstance(split, str) else split
+    unknown = [name for name in names if name not in indices]
+    if unknown:
+        raise ConfigError(f"{config}: no split {unknown[0]!r}; the splits are {sorted(indices)}")
+    if isinstance(split, str):
+        return np.asarray(indices[split])
+    return np.sort(np.concatenate([np.asarray(indices[name]) for name in names]))
+
+
+def split_label(split: str | tuple[str, ...] | None) -> str:
+    """A split's name in file names: ``all`` for every row, ``train+val`` for several."""
+    if split is None:
+        return "all"
+    return split if isinstance(split, str) else "+".join(split)
 
 
 def embed_split(
     backbone: torch.nn.Module,
     config: Path,
-    split: str | None,
+    split: str | tuple[str, ...] | None,
     classes: list[str],
     invariant: bool = False,
 ) -> Split:
@@ -123,18 +138,22 @@ def embedding_name(active: ActiveSet, backbone: str, invariant: bool) -> str:
 
 
 def split_cache_name(
-    config: Path, split: str | None, classes: list[str], backbone: str, invariant: bool
+    config: Path,
+    split: str | tuple[str, ...] | None,
+    classes: list[str],
+    backbone: str,
+    invariant: bool,
 ) -> str:
     """The file name of a split's cached embeddings, which changes with what they are made of."""
     made_of = f"{cache_key(backbone, config, invariant)}|{split}|{'|'.join(classes)}"
     digest = hashlib.sha256(made_of.encode()).hexdigest()[:16]
-    return f"{config.stem}-{split or 'all'}-{digest}.npz"
+    return f"{config.stem}-{split_label(split)}-{digest}.npz"
 
 
 def embedded_split(
     folder: Path,
     config: Path,
-    split: str | None,
+    split: str | tuple[str, ...] | None,
     classes: list[str],
     backbone: str,
     invariant: bool,
@@ -301,6 +320,11 @@ def random_labels(pool: Split, count: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).permutation(len(pool.rows))[:count]
 
 
+def yaml_split(split: str | tuple[str, ...] | None) -> str | list[str] | None:
+    """A split as a data config names it: several splits as a list."""
+    return list(split) if isinstance(split, tuple) else split
+
+
 def resnet_point(
     active: ActiveSet,
     pool: Split,
@@ -327,7 +351,7 @@ def resnet_point(
             "labels": str(labels.resolve()),
             "classes": classes,
             "test": str(active.test.resolve()),
-            "test_split": active.test_split,
+            "test_split": yaml_split(active.test_split),
             "batch_size": 32,
         },
     }

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from torch.utils.data import Dataset
+from torch.utils.data import ConcatDataset, Dataset
 
 from galvision.data import keys
 from galvision.data.catalogue_datamodule import stratified_split
@@ -83,8 +83,8 @@ class ExportedLabelsDataModule(DerivedDataModule):
         labels: the exported CSV.
         classes: the class names, in the order of the model's outputs.
         test: a labelled datamodule whose test split scores the model (default: validation).
-        test_split: the split of ``test`` that scores; None: all of its catalogue (one disjoint
-            from ``source``).
+        test_split: the split of ``test`` that scores, or a list of its splits scored together;
+            None: all of its catalogue (one disjoint from ``source``).
         val_fraction: share of each class's labels held out for validation.
         seed: seed of that split.
         batch_size: images per batch.
@@ -97,7 +97,7 @@ class ExportedLabelsDataModule(DerivedDataModule):
         labels: str,
         classes: list[str],
         test: GalaxyDataModule | None = None,
-        test_split: str | None = "test",
+        test_split: str | list[str] | None = "test",
         val_fraction: float = 0.2,
         seed: int = 0,
         batch_size: int = 32,
@@ -141,12 +141,15 @@ class ExportedLabelsDataModule(DerivedDataModule):
             split = self.test.catalogue()
         else:
             self.test.setup("test")
-            if self.test_split not in self.test.datasets:
-                raise ConfigError(
-                    f"data.test_split={self.test_split!r}: the test datamodule has the splits "
-                    f"{sorted(self.test.datasets)}"
-                )
-            split = self.test.datasets[self.test_split]
+            names = [self.test_split] if isinstance(self.test_split, str) else self.test_split
+            for name in names:
+                if name not in self.test.datasets:
+                    raise ConfigError(
+                        f"data.test_split={name!r}: the test datamodule has the splits "
+                        f"{sorted(self.test.datasets)}"
+                    )
+            parts = [self.test.datasets[name] for name in names]
+            split = parts[0] if len(parts) == 1 else ConcatDataset(parts)
         theirs = list(self.test.class_names)
         mapping = np.array([self.names.index(n) if n in self.names else -1 for n in theirs])
         targets = mapping[dataset_labels(split)]
