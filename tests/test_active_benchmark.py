@@ -12,12 +12,12 @@ import pytest
 
 from galvision.benchmark import active_runs
 from galvision.benchmark.active import (
-    auroc_at,
     check_arguments,
     labels_to_reach,
     reach_cell,
     resnet_counts,
     resnet_note,
+    score_at,
 )
 from galvision.benchmark.active_runs import (
     ActiveSet,
@@ -48,8 +48,10 @@ def test_reading_curves_by_hand() -> None:
     assert labels_to_reach(CURVES[1], 0.95) is None
     assert reach_cell(CURVES, 0.90, 30) == "25 ± 5"
     assert reach_cell(CURVES, 0.95, 30) == "> 30"
-    assert auroc_at(CURVES, 20) == "0.900 ± 0.010"
-    assert auroc_at(CURVES, 25) == "—"
+    assert score_at(CURVES, 20) == "0.900 ± 0.010"
+    assert score_at(CURVES, 25) == "—"
+    accurate = [[point | {"accuracy": point["auroc"] - 0.1} for point in curve] for curve in CURVES]
+    assert score_at(accurate, 30, "accuracy") == "0.845 ± 0.015"
 
 
 def test_the_resnet_note_averages_its_seeds() -> None:
@@ -195,6 +197,10 @@ def test_tiny_benchmark_writes_table_and_curves(
         "ResNet-18 from scratch",
     ]
     assert (tmp_path / "active_sim.png").is_file()
+    accuracy = csv_rows(tmp_path / "active_sim_accuracy.csv")
+    assert [row["method"] for row in accuracy] == [row["method"] for row in rows]
+    assert all(0 <= float(row["accuracy@10"]) <= 1 for row in accuracy[:-1])  # one seed
+    assert accuracy[-1]["accuracy@10"] == "—"  # the ResNet-18 trained on 8 labels only
     notes = (tmp_path / "active_sim.md").read_text()
     assert "A label to rescored page in" in notes
     assert "ResNet-18 from scratch: 2 steps on random labels, seed 0 (AUROC" in notes

@@ -98,21 +98,22 @@ def spread(values: list[float]) -> float | None:
     return half_range(values) if len(values) > 1 else None
 
 
-def auroc_at(curves: list[list[dict]], labels: int) -> str:
-    """Mean AUROC over seeds with exactly ``labels`` labels ("—" where a run has no such point)."""
+def score_at(curves: list[list[dict]], labels: int, metric: str = "auroc") -> str:
+    """Mean ``metric`` over seeds with exactly ``labels`` labels ("—" where a run has no such
+    point)."""
     values = []
     for curve in curves:
-        found = [point["auroc"] for point in curve if point["labels"] == labels]
+        found = [point[metric] for point in curve if point["labels"] == labels]
         if not found:
             return "—"
         values.append(found[0])
-    return with_spread("auroc", statistics.fmean(values), spread(values))
+    return with_spread(metric, statistics.fmean(values), spread(values))
 
 
 def set_table(
     curves: dict[str, list[list[dict]]], checkpoints: list[int], budget: int
 ) -> list[dict]:
-    """One row per method: labels to each threshold, AUROC at each checkpoint."""
+    """One row per method: labels to each AUROC threshold, AUROC at each checkpoint."""
     rows = []
     for method, runs in curves.items():
         row = {"method": method}
@@ -120,9 +121,17 @@ def set_table(
         for threshold in THRESHOLDS:
             row[f"labels_to_{threshold:.2f}"] = reach_cell(runs, threshold, limit)
         for count in checkpoints:
-            row[f"auroc@{count}"] = auroc_at(runs, count)
+            row[f"auroc@{count}"] = score_at(runs, count)
         rows.append(row)
     return rows
+
+
+def accuracy_table(curves: dict[str, list[list[dict]]], checkpoints: list[int]) -> list[dict]:
+    """One row per method: accuracy at each checkpoint."""
+    return [
+        {"method": method} | {f"accuracy@{n}": score_at(runs, n, "accuracy") for n in checkpoints}
+        for method, runs in curves.items()
+    ]
 
 
 def run_set(args: argparse.Namespace, active: ActiveSet) -> tuple[dict, dict, str]:
@@ -236,7 +245,8 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> str:
-    """Every set's curves, table (``active_<set>.md``, ``.csv``) and figure (``.png``)."""
+    """Every set's curves, tables of AUROC (``active_<set>.md``, ``.csv``) and accuracy
+    (``active_<set>_accuracy.md``, ``.csv``), and figure (``.png``)."""
     check_arguments(args)
     sets = default_sets(args)
     columns = ["method"] + [f"labels_to_{t:.2f}" for t in THRESHOLDS]
@@ -256,6 +266,10 @@ def run(args: argparse.Namespace) -> str:
         )
         rows = set_table(curves, args.checkpoints, args.budget)
         reports.append(write_report(rows, columns, stem, f"Active learning: {name}", notes))
+        accuracy = accuracy_table(curves, args.checkpoints)
+        accuracy_columns = ["method"] + [f"accuracy@{count}" for count in args.checkpoints]
+        title = f"Active learning: {name}, test accuracy"
+        reports.append(write_report(accuracy, accuracy_columns, Path(f"{stem}_accuracy"), title))
     return "\n".join(reports)
 
 
