@@ -50,6 +50,9 @@ LABELLING_CODE = (
     "galvision.label.session",
 )
 
+# A split of a data config by name, several scored together, or None for every row.
+SplitName = str | tuple[str, ...] | None
+
 
 @dataclass(frozen=True)
 class ActiveSet:
@@ -61,7 +64,7 @@ class ActiveSet:
     pool_split: str | None
     test: Path
     classes: tuple[str, ...] | None = None  # None: the pool catalogue's own classes
-    test_split: str | tuple[str, ...] | None = "test"
+    test_split: SplitName = "test"
     prior_classes: dict[str, str] | None = None  # a prior's classes onto these (None: by name)
 
 
@@ -77,7 +80,7 @@ class Split:
     prior: np.ndarray | None = None
 
 
-def split_rows(config: Path, split: str | tuple[str, ...] | None) -> np.ndarray | None:
+def split_rows(config: Path, split: SplitName) -> np.ndarray | None:
     """Catalogue rows of ``split`` of a data config, or of several splits in row order (None:
     every row)."""
     if split is None:
@@ -93,7 +96,7 @@ def split_rows(config: Path, split: str | tuple[str, ...] | None) -> np.ndarray 
     return np.sort(np.concatenate([np.asarray(indices[name]) for name in names]))
 
 
-def split_label(split: str | tuple[str, ...] | None) -> str:
+def split_label(split: SplitName) -> str:
     """A split's name in file names: ``all`` for every row, ``train+val`` for several."""
     if split is None:
         return "all"
@@ -103,7 +106,7 @@ def split_label(split: str | tuple[str, ...] | None) -> str:
 def embed_split(
     backbone: torch.nn.Module,
     config: Path,
-    split: str | tuple[str, ...] | None,
+    split: SplitName,
     classes: list[str],
     invariant: bool = False,
 ) -> Split:
@@ -139,7 +142,7 @@ def embedding_name(active: ActiveSet, backbone: str, invariant: bool) -> str:
 
 def split_cache_name(
     config: Path,
-    split: str | tuple[str, ...] | None,
+    split: SplitName,
     classes: list[str],
     backbone: str,
     invariant: bool,
@@ -153,7 +156,7 @@ def split_cache_name(
 def embedded_split(
     folder: Path,
     config: Path,
-    split: str | tuple[str, ...] | None,
+    split: SplitName,
     classes: list[str],
     backbone: str,
     invariant: bool,
@@ -320,7 +323,7 @@ def random_labels(pool: Split, count: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).permutation(len(pool.rows))[:count]
 
 
-def yaml_split(split: str | tuple[str, ...] | None) -> str | list[str] | None:
+def yaml_split(split: SplitName) -> str | list[str] | None:
     """A split as a data config names it: several splits as a list."""
     return list(split) if isinstance(split, tuple) else split
 
