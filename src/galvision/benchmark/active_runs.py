@@ -141,11 +141,7 @@ def embedding_name(active: ActiveSet, backbone: str, invariant: bool) -> str:
 
 
 def split_cache_name(
-    config: Path,
-    split: SplitName,
-    classes: list[str],
-    backbone: str,
-    invariant: bool,
+    config: Path, split: SplitName, classes: list[str], backbone: str, invariant: bool
 ) -> str:
     """The file name of a split's cached embeddings, which changes with what they are made of."""
     made_of = f"{cache_key(backbone, config, invariant)}|{split}|{'|'.join(classes)}"
