@@ -77,7 +77,8 @@ def test_framed_samples_get_seeing_in_their_own_pixels_noise_kernel_and_display(
             assert 0.9 <= seeing <= 2.1
             checked += 1
         assert sample[keys.NOISE_KERNEL].shape[0] == 1
-        assert sample[keys.DISPLAY].tolist() == pytest.approx([8.0, 0.8, 90.0, 2.0, 1.4, 1.3])
+        shown = [8.0, 0.8, 90.0, 2.0, 1.4, 1.3, 0.0, 0.0, 0.0]
+        assert sample[keys.DISPLAY].tolist() == pytest.approx(shown)
     assert checked >= 6
     # Evaluation draws are fixed by the index.
     assert torch.equal(dataset[3][keys.PSF], dataset[3][keys.PSF])

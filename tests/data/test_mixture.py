@@ -13,7 +13,7 @@ from galvision.data.datamodules import SurveyDataModule
 from galvision.data.intensity import to_display
 from galvision.data.mixture import MixedSurveyDataModule
 from galvision.data.simulate import SurveyConfig
-from galvision.data.simulate.presets import load_preset
+from galvision.data.simulate.presets import asinh_display_row, load_preset
 from galvision.errors import ConfigError
 from galvision.transforms.display import survey_display
 from galvision.transforms.observation import Observe
@@ -70,7 +70,8 @@ def test_training_draws_each_survey_in_its_share(mixed: MixedSurveyDataModule) -
 
 def test_asinh_rows_display_like_galvision_and_lupton_rows_do_not() -> None:
     flux = torch.rand(2, 3, 8, 8) * 5
-    rows = torch.tensor([[0.0, 1.0, 0.0, 1.0, 1.0, 1.0], [8.0, 0.8, 0.0, 2.0, 1.4, 1.3]])
+    lupton = torch.tensor([8.0, 0.8, 0.0, 2.0, 1.4, 1.3, 0.0, 0.0, 0.0])
+    rows = torch.stack([asinh_display_row(3), lupton])
     shown = survey_display(flux, rows)
     torch.testing.assert_close(shown[0], to_display(flux[:1])[0])
     assert not torch.allclose(shown[1], to_display(flux[1:])[0])

@@ -55,7 +55,9 @@ def test_sdss_noise_follows_its_stated_depths() -> None:
 def test_display_row_holds_stretch_quality_and_band_scales() -> None:
     assert preset_display(DECALS, DECALS.bands) is None
     row = preset_display(SDSS, ("g", "r", "i"))
-    assert row.tolist() == pytest.approx([8.0, 0.8, 90.0, 2.0, 1.4, 1.3])
+    assert row.tolist() == pytest.approx([8.0, 0.8, 90.0, 2.0, 1.4, 1.3, 0.0, 0.0, 0.0])
+    grey = replace(SDSS, lupton_minimum={"g": -0.01, "r": -0.02, "i": -0.03})
+    assert preset_display(grey, ("i", "g")).tolist()[-2:] == pytest.approx([-0.03, -0.01])
 
 
 @pytest.mark.parametrize(
@@ -69,6 +71,8 @@ def test_display_row_holds_stretch_quality_and_band_scales() -> None:
         ({"jpeg_quality": 0}, "jpeg_quality"),
         ({"lupton_scales": {"g": 1.0, "r": 1.0}}, "lupton_scales['i']"),
         ({"sky_sigma": {"g": 0.1, "r": -0.1, "i": 0.1}}, "sky_sigma['r']"),
+        ({"lupton_minimum": {"g": 0.0, "r": -0.01}}, "lupton_minimum['i']"),
+        ({"lupton_minimum": {"g": 0.0, "r": float("nan"), "i": 0.0}}, "lupton_minimum['r']"),
         ({"galaxy_sizes": {"at_19": 1.0, "slope": 0.0, "scatter": 0.1}}, "galaxy_sizes"),
         (
             {"galaxy_sizes": {"at_19": 1.0, "slope": 0.0, "scatter": 0.1, "min": 2, "max": 1}},
@@ -114,6 +118,15 @@ def test_default_preset_keeps_the_cache_keys_of_older_surveys() -> None:
     assert "preset" not in config.to_json()
     assert config.pixel_scale == 0.262 and config.bands == ("g", "r", "z")
     assert config.digest() != SurveyConfig(preset=replace(DECALS, name="other")).digest()
+
+
+def test_a_presets_default_later_fields_keep_the_cache_keys_of_its_surveys() -> None:
+    config = SurveyConfig(catalogue="morphology", preset=SDSS)
+    assert "lupton_minimum" not in config.to_json()
+    grey = replace(SDSS, lupton_minimum={"g": -0.01, "r": -0.01, "i": -0.01})
+    assert SurveyConfig(catalogue="morphology", preset=grey).digest() != config.digest()
+    # A config read back from a file's JSON header still equals the one that wrote it.
+    assert SurveyConfig(**json.loads(config.to_json())) == config
 
 
 def test_bands_without_noise_or_jpeg_channels_are_refused() -> None:

@@ -15,10 +15,16 @@ from galvision.transforms import Observe
 from galvision.transforms.display import jpeg, lupton_display, survey_display
 
 
-def _lupton(flux: torch.Tensor, q: float, stretch: float, scales=(1.0, 1.0, 1.0)) -> torch.Tensor:
+def _lupton(
+    flux: torch.Tensor, q: float, stretch: float, scales=(1.0, 1.0, 1.0), minimum=None
+) -> torch.Tensor:
     b = len(flux)
     return lupton_display(
-        flux, torch.full((b,), q), torch.full((b,), stretch), torch.tensor([scales] * b)
+        flux,
+        torch.full((b,), q),
+        torch.full((b,), stretch),
+        torch.tensor([scales] * b),
+        None if minimum is None else torch.tensor([minimum] * b),
     )
 
 
@@ -47,6 +53,18 @@ def test_lupton_equals_astropy_make_lupton_rgb() -> None:
     assert np.abs(np.floor(ours * 255 + 1e-3) - theirs).max() <= 1
 
 
+def test_lupton_minimum_equals_astropy_and_lifts_the_sky() -> None:
+    rng = np.random.default_rng(1)
+    sky = rng.normal(0.0, 0.02, size=(3, 24, 24)).astype(np.float32)
+    scales, minimum = (2.0, 1.5, 1.5), (-0.006, -0.012, -0.0105)
+    ours = _lupton(torch.from_numpy(sky)[None], 8.0, 0.5, scales, minimum)[0].numpy()
+    scaled = [sky[band] * scales[band] for band in (2, 1, 0)]
+    theirs = make_lupton_rgb(*scaled, minimum=list(minimum[::-1]), stretch=0.5, Q=8)
+    assert np.abs(np.floor(ours * 255 + 1e-3) - theirs.transpose(2, 0, 1)[::-1]).max() <= 1
+    black = _lupton(torch.from_numpy(sky)[None], 8.0, 0.5, scales)[0].numpy()
+    assert (ours == 0).mean() < (black == 0).mean() - 0.1 and ours.mean() > black.mean()
+
+
 def test_jpeg_compresses_lightly_at_high_quality_and_keeps_the_range() -> None:
     axis = torch.linspace(-1, 1, 32)
     blob = torch.exp(-(axis[:, None] ** 2 + axis[None] ** 2) / 0.3)
@@ -66,7 +84,7 @@ def test_observe_shows_each_sample_as_its_row_says() -> None:
     clean = torch.rand(2, 3, 16, 16) * 5
     psf = torch.zeros(2, 3, 5, 5)
     psf[..., 2, 2] = 1
-    row = torch.tensor([8.0, 0.8, 0.0, 2.0, 1.4, 1.3])
+    row = torch.tensor([8.0, 0.8, 0.0, 2.0, 1.4, 1.3, -0.01, 0.0, 0.01])
     batch = {
         keys.CLEAN: clean,
         keys.PSF: psf,
@@ -77,6 +95,6 @@ def test_observe_shows_each_sample_as_its_row_says() -> None:
         keys.DISPLAY: row.expand(2, -1),
     }
     out = Observe(read_sigma=0.0, noise_scale=(1, 1))(batch, "test")
-    expected = _lupton(out[keys.OBSERVED], 8.0, 0.8, (2.0, 1.4, 1.3))
+    expected = _lupton(out[keys.OBSERVED], 8.0, 0.8, (2.0, 1.4, 1.3), (-0.01, 0.0, 0.01))
     assert torch.allclose(out[keys.IMAGE], expected)
     assert out[keys.IMAGE].min() >= 0 and out[keys.IMAGE].max() <= 1

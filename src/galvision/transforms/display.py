@@ -1,9 +1,10 @@
 """Survey display stretches on the device: the Lupton et al. (2004) RGB asinh and JPEG.
 
 Samples of a survey shown as its volunteers saw it (e.g. SDSS SkyServer cutouts) carry a
-``DISPLAY`` row: ``[Q, stretch, jpeg_quality (0: none), scale of each band...]``, built from
-the survey preset by ``galvision.data.simulate.presets.preset_display``. Samples without it, and
-rows whose Q is 0 (in batches that mix surveys), are shown in galvision's display space.
+``DISPLAY`` row: ``[Q, stretch, jpeg_quality (0: none), scale of each band..., minimum of each
+band...]``, built from the survey preset by ``galvision.data.simulate.presets.preset_display``.
+Samples without it, and rows whose Q is 0 (in batches that mix surveys), are shown in
+galvision's display space.
 """
 
 from __future__ import annotations
@@ -18,17 +19,23 @@ _SLOPE_FRACTION = 0.1
 
 
 def lupton_display(
-    flux: torch.Tensor, q: torch.Tensor, stretch: torch.Tensor, scales: torch.Tensor
+    flux: torch.Tensor,
+    q: torch.Tensor,
+    stretch: torch.Tensor,
+    scales: torch.Tensor,
+    minimum: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Lupton RGB of (B, C, H, W) flux in [0, 1], as ``astropy.visualization.make_lupton_rgb``.
 
-    Each band is multiplied by its scale; the mean over bands, ``I``, is stretched as
-    ``asinh(Q I / stretch)`` and every band multiplied by the same factor, which keeps the
-    colours; pixels where a band would pass 1 are scaled down whole (Lupton et al. 2004). The
-    result is astropy's 8-bit image over 255 before rounding. ``q``, ``stretch``: (B,);
-    ``scales``: (B, C).
+    Each band is multiplied by its scale and its ``minimum`` subtracted (none by default); the
+    mean over bands, ``I``, is stretched as ``asinh(Q I / stretch)`` and every band multiplied
+    by the same factor, which keeps the colours; pixels where a band would pass 1 are scaled
+    down whole (Lupton et al. 2004). The result is astropy's 8-bit image over 255 before
+    rounding. ``q``, ``stretch``: (B,); ``scales``, ``minimum``: (B, C).
     """
     scaled = flux * scales[:, :, None, None]
+    if minimum is not None:
+        scaled = scaled - minimum[:, :, None, None]
     intensity = scaled.mean(1, keepdim=True)
     q, stretch = q[:, None, None, None], stretch[:, None, None, None]
     slope = _SLOPE_FRACTION / torch.asinh(_SLOPE_FRACTION * q)
@@ -52,7 +59,9 @@ def survey_display(flux: torch.Tensor, rows: torch.Tensor | None) -> torch.Tenso
         return to_display(flux)
     rows = rows.to(flux)
     lupton = rows[:, 0] > 0
-    image = lupton_display(flux, rows[:, 0].clamp(min=1e-6), rows[:, 1], rows[:, 3:])
+    bands = flux.shape[1]
+    scales, minimum = rows[:, 3 : 3 + bands], rows[:, 3 + bands : 3 + 2 * bands]
+    image = lupton_display(flux, rows[:, 0].clamp(min=1e-6), rows[:, 1], scales, minimum)
     if not lupton.all():
         image = torch.where(lupton[:, None, None, None], image, to_display(flux))
     quality = rows[:, 2]

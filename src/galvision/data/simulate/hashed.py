@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, fields
-from typing import ClassVar
+from dataclasses import asdict, fields, is_dataclass
+from typing import Any, ClassVar
 
 
 class HashedConfig:
@@ -21,12 +21,20 @@ class HashedConfig:
 
     def to_json(self) -> str:
         """All fields as a JSON object with sorted keys, later fields only when not default."""
-        values = asdict(self)  # type: ignore[call-overload]
-        defaults = {field.name: field.default for field in fields(self)}  # type: ignore[arg-type]
-        for name in self.later_fields:
-            if getattr(self, name) == defaults[name]:
-                del values[name]
-        return json.dumps(values, sort_keys=True)
+        return json.dumps(self.plain_fields(), sort_keys=True)
+
+    def plain_fields(self) -> dict[str, Any]:
+        """The fields as plain values; nested settings leave out their own default later fields."""
+        values = {}
+        for field in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, field.name)
+            if field.name in self.later_fields and value == field.default:
+                continue
+            if isinstance(value, HashedConfig):
+                values[field.name] = value.plain_fields()
+            else:
+                values[field.name] = asdict(value) if is_dataclass(value) else value
+        return values
 
     def digest(self) -> str:
         """Short sha256 of the fields, the cache key of the simulated file."""

@@ -26,6 +26,7 @@ KNOWN_BANDS = ("u", "g", "r", "i", "z", "y")
 PSF_PROFILES = ("ground", "space")
 DISPLAYS = ("asinh", "lupton")
 SIZE_KEYS = ("at_19", "slope", "scatter", "min", "max")
+SIGNED_TABLES = ("lupton_minimum",)  # per-band tables whose values may be zero or negative
 
 
 def sky_sigma_from_depth(depth: float, seeing: float, pixel_scale: float) -> float:
@@ -57,6 +58,8 @@ class SurveyPreset(HashedConfig):
         lupton_q: Softening of the Lupton stretch.
         lupton_stretch: Nanomaggies per pixel of the linear part of the Lupton stretch.
         lupton_scales: Multiplier of each band before the Lupton stretch (sets the colours).
+        lupton_minimum: Scaled flux of each band shown as black (astropy's ``minimum``);
+            negative values keep the sky grey rather than black, None is 0 for every band.
         jpeg_quality: JPEG quality the display images are compressed with, or None.
         frame_r90: Stamp width in units of each galaxy's 90 %-light radius, as Galaxy Zoo
             cut its images out (0.024 R90 per pixel); None keeps the survey's pixel scale.
@@ -79,18 +82,19 @@ class SurveyPreset(HashedConfig):
     lupton_q: float = 8.0
     lupton_stretch: float = 1.0
     lupton_scales: dict[str, float] | None = None
+    lupton_minimum: dict[str, float] | None = None
     jpeg_quality: int | None = None
     frame_r90: float | None = None
     frame_psf_pixels: tuple[float, float] = (1.5, 12.0)
     galaxy_sizes: dict[str, float] | None = None
-    later_fields: ClassVar[tuple[str, ...]] = ("galaxy_sizes",)
+    later_fields: ClassVar[tuple[str, ...]] = ("galaxy_sizes", "lupton_minimum")
 
     def __post_init__(self) -> None:
         # YAML gives lists and ints; tuples and floats keep equal presets equal.
         object.__setattr__(self, "bands", tuple(self.bands))
         for name in ("psf_fwhm_range", "frame_psf_pixels"):
             object.__setattr__(self, name, tuple(float(x) for x in getattr(self, name)))
-        for name in ("sky_sigma", "gain", "lupton_scales", "galaxy_sizes"):
+        for name in ("sky_sigma", "gain", "lupton_scales", "lupton_minimum", "galaxy_sizes"):
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, {str(k): float(v) for k, v in value.items()})
@@ -140,21 +144,24 @@ class SurveyPreset(HashedConfig):
             )
 
     def _band_tables(self) -> dict[str, dict[str, float]]:
-        """The per-band tables every band of a survey needs: noise, and Lupton colour scales."""
+        """The per-band tables every band of a survey needs: noise, and the Lupton display's."""
         tables = {"sky_sigma": self.sky_sigma, "gain": self.gain}
         if self.display == "lupton":
             tables["lupton_scales"] = self.lupton_scales or {}
+            if self.lupton_minimum is not None:
+                tables["lupton_minimum"] = self.lupton_minimum
         return tables
 
     def _validate_bands(self) -> None:
-        """Every band needs its noise (and its Lupton scale), each positive."""
+        """Every band needs its noise and Lupton scale, positive, and its minimum, finite."""
         for name, table in self._band_tables().items():
+            signed = name in SIGNED_TABLES
             for band in self.bands:
                 value = table.get(band)
-                if value is None or not value > 0:
+                if value is None or not (math.isfinite(value) if signed else value > 0):
                     raise ConfigError(
                         f"survey preset {self.name!r}: {name}[{band!r}]={value!r} must be given "
-                        "and positive for every band"
+                        f"and {'finite' if signed else 'positive'} for every band"
                     )
 
     def check_bands(self, bands: tuple[str, ...], key: str) -> None:
@@ -194,13 +201,14 @@ def preset_display(preset: SurveyPreset, bands: Sequence[str]) -> torch.Tensor |
     if preset.display == "asinh":
         return None
     scales = [preset.lupton_scales[band] for band in bands]  # type: ignore[index]
+    minimum = [(preset.lupton_minimum or {}).get(band, 0.0) for band in bands]
     quality = float(preset.jpeg_quality or 0)
-    return torch.tensor([preset.lupton_q, preset.lupton_stretch, quality, *scales])
+    return torch.tensor([preset.lupton_q, preset.lupton_stretch, quality, *scales, *minimum])
 
 
 def asinh_display_row(n_bands: int) -> torch.Tensor:
     """A ``DISPLAY`` row (Q = 0) showing its sample in galvision's asinh display space."""
-    return torch.tensor([0.0, 1.0, 0.0, *[1.0] * n_bands])
+    return torch.tensor([0.0, 1.0, 0.0, *[1.0] * n_bands, *[0.0] * n_bands])
 
 
 def load_preset(path: str | Path) -> SurveyPreset:
