@@ -238,6 +238,37 @@ def test_two_process_ddp_draws_the_same_task_on_every_rank(tmp_path):
     ), refused.stderr[-2000:]
 
 
+def test_per_task_optimizer_state_steps_each_task_with_its_own_moments_and_resumes(
+    tmp_path_factory,
+):
+    uniform = ("--model.init_args.sampler", "galvision.tasks.sampling.UniformSampler")
+    root = fit_tiny(
+        tmp_path_factory, "multitask", "per-task", "fit", *uniform,
+        "--model.init_args.optimizer_state", "per_task",
+    )  # fmt: skip
+    last = str(root / "checkpoints" / "last.ckpt")
+    resumed_root = fit_tiny(
+        tmp_path_factory, "multitask", "per-task-resumed", "fit", *uniform,
+        "--model.init_args.optimizer_state", "per_task", "--trainer.max_steps", "8",
+        "--ckpt_path", last,
+    )  # fmt: skip
+    sampler = UniformSampler()
+    sampler.start(NAMES)
+    for run, least in [(root, 6), (resumed_root, 7)]:
+        checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
+        steps = checkpoint["global_step"]
+        assert steps >= least
+        inner = checkpoint["optimizer_states"][0]["inner"]
+        assert list(inner) == NAMES
+        draws = [sampler.draw(step) for step in range(steps)]
+        for name, state in inner.items():
+            counts = {int(entry["step"]) for entry in state["state"].values()}
+            assert counts <= {draws.count(name)}, (name, counts, draws)
+        stepped = [set(state["state"]) for state in inner.values() if state["state"]]
+        assert set.intersection(*stepped)  # the shared backbone
+        assert all(own - set.union(*(s for s in stepped if s is not own)) for own in stepped)
+
+
 def learning_rates(cli) -> tuple[float, float, float]:
     """The optimizer's rates of the first and last backbone block and the slowest head."""
     optimizer = cli.model.configure_optimizers()["optimizer"]

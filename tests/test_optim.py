@@ -1,5 +1,6 @@
 """WarmupCosineLR: its shape, and layer decay surviving every step of it."""
 
+import copy
 import itertools
 
 import pytest
@@ -8,7 +9,7 @@ import torch
 from galvision.backbones import Backbone
 from galvision.cli import GalvisionCLI
 from galvision.errors import ConfigError
-from galvision.optim import WarmupCosineLR
+from galvision.optim import TaskwiseOptimizer, WarmupCosineLR
 from galvision.tasks import ClassificationTask
 from helpers.training import config_args
 
@@ -102,3 +103,77 @@ def test_the_shipped_classification_schedule_keeps_layer_decay():
         scheduler.step()
         rates = torch.tensor([group["lr"] for group in optimizer.param_groups])
         torch.testing.assert_close(rates / rates.max(), peaks / peaks.max())
+
+
+def taskwise(param: torch.nn.Parameter, names=("small", "large")) -> TaskwiseOptimizer:
+    return TaskwiseOptimizer(lambda: torch.optim.Adam([param], lr=PEAK), list(names))
+
+
+def test_taskwise_steps_move_the_weights_as_each_task_alone_would():
+    """Adam's step does not depend on the weights, so each task's steps must equal those of
+    an Adam that saw only that task's gradients. One shared Adam does not give them: its
+    momentum carries the large task's gradient into the small task's steps."""
+    gradients = {"small": torch.tensor([-1e-4]), "large": torch.tensor([1e-1])}
+    order = ["small", "large", "large", "small", "large", "small", "small"]
+    param = torch.nn.Parameter(torch.zeros(1))
+    optimizer = taskwise(param)
+    alone = {name: torch.nn.Parameter(torch.zeros(1)) for name in gradients}
+    alone_optimizers = {name: torch.optim.Adam([p], lr=PEAK) for name, p in alone.items()}
+    shared_param = torch.nn.Parameter(torch.zeros(1))
+    shared = torch.optim.Adam([shared_param], lr=PEAK)
+    small_steps, shared_small_steps = [], []
+    for name in order:
+        before, shared_before = param.detach().clone(), shared_param.detach().clone()
+        param.grad, shared_param.grad = gradients[name].clone(), gradients[name].clone()
+        optimizer.select(name)
+        optimizer.step()
+        shared.step()
+        alone_before = alone[name].detach().clone()
+        alone[name].grad = gradients[name].clone()
+        alone_optimizers[name].step()
+        torch.testing.assert_close(param - before, alone[name] - alone_before)
+        if name == "small":
+            small_steps.append((param - before).item())
+            shared_small_steps.append((shared_param - shared_before).item())
+    assert min(small_steps) > 0.5 * PEAK  # a full step down the small task's own gradient
+    assert max(shared_small_steps[1:]) < 0  # up the large task's, against its own
+    assert optimizer.inner["small"].state[param]["step"] == order.count("small")
+
+
+def test_taskwise_shares_one_schedule_and_resumes_exactly():
+    param = torch.nn.Parameter(torch.zeros(1))
+    optimizer = taskwise(param)
+    scheduler = WarmupCosineLR(optimizer, total_steps=10)
+
+    def train(opt, sched, steps, start):
+        for step in range(start, start + steps):
+            param.grad = torch.tensor([float(step % 3) - 0.5])
+            opt.select(["small", "large"][step % 2])
+            opt.step()
+            sched.step()
+
+    train(optimizer, scheduler, 3, 0)
+    rates = {opt.param_groups[0]["lr"] for opt in optimizer.inner.values()}
+    assert rates == {optimizer.param_groups[0]["lr"]} and rates != {PEAK}
+    saved, saved_schedule = copy.deepcopy(optimizer.state_dict()), scheduler.state_dict()
+    value = param.detach().clone()
+    train(optimizer, scheduler, 4, 3)
+    expected = param.detach().clone()
+
+    param.data.copy_(value)
+    again = taskwise(param)
+    again_schedule = WarmupCosineLR(again, total_steps=10)
+    again.load_state_dict(saved)
+    again_schedule.load_state_dict(saved_schedule)
+    assert all(opt.param_groups is again.param_groups for opt in again.inner.values())
+    train(again, again_schedule, 4, 3)
+    torch.testing.assert_close(param.detach(), expected)
+
+
+def test_taskwise_errors_name_the_task():
+    param = torch.nn.Parameter(torch.zeros(1))
+    with pytest.raises(ConfigError, match="no task 'lens'; the tasks are"):
+        taskwise(param).select("lens")
+    saved = taskwise(param, ["deconv"]).state_dict()
+    with pytest.raises(ConfigError, match=r"saved for tasks \['deconv'\]"):
+        taskwise(param).load_state_dict(saved)

@@ -41,3 +41,16 @@ def test_finished_run_is_read_back_until_a_config_file_changes(
     changed = training.resumable_run(config, tmp_path / "run", 2, 0, [])
     assert changed == {"test/psnr": 2.0} and len(counted_fits) == 2
     assert training.resumable_run(config, tmp_path / "run", 3, 0, []) == {"test/psnr": 3.0}
+
+
+def test_a_later_argument_at_its_default_leaves_the_digest_alone(tmp_path: Path) -> None:
+    def configured(*extra: str):
+        return training.configure(task_config("multitask"), tmp_path, 2, 0, list(extra))
+
+    shipped = configured()
+    digest = training.configuration_digest(shipped)
+    assert shipped.config.model.init_args.optimizer_state == "shared"  # the config stays whole
+    explicit = configured("--model.init_args.optimizer_state", "shared")
+    assert training.configuration_digest(explicit) == digest
+    per_task = configured("--model.init_args.optimizer_state", "per_task")
+    assert training.configuration_digest(per_task) != digest

@@ -23,7 +23,7 @@ from torch.utils.data import Dataset, Subset
 from galvision.baselines.deconvolution import tune_baseline
 from galvision.baselines.inpainting import biharmonic_inpaint
 from galvision.benchmark.deconvolution import BASELINES, RICHARDSON_LUCY, observe, score
-from galvision.benchmark.multitask_runs import VARIANTS, Run, train_variant
+from galvision.benchmark.multitask_runs import DEFAULT_ROWS, VARIANTS, Run, train_variant
 from galvision.benchmark.paired import paired_rows
 from galvision.benchmark.reconstruction import mask_and_reconstruct, masked_score, with_masks
 from galvision.benchmark.report import half_range, with_spread, write_report
@@ -41,7 +41,8 @@ TUNE_IMAGES = 64
 # Row against row, each seed against itself: every multi-task row against single-task, and the
 # other samplers against uniform.
 PAIRS = (("uniform", "single"), ("active", "single"), ("active", "uniform"),
-         ("uncertainty", "single"), ("uncertainty", "uniform"), ("single", "frozen"))  # fmt: skip
+         ("uncertainty", "single"), ("uncertainty", "uniform"), ("per_task", "single"),
+         ("per_task", "uniform"), ("single", "frozen"))  # fmt: skip
 PAIRED_COLUMNS = ("deconv_psnr", "deconv_ssim", "reconstruct_psnr", "reconstruct_ssim")
 
 
@@ -240,8 +241,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--updates", type=int, default=8, help="validations (active updates) a run")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument(
-        "--rows", nargs="+", choices=list(VARIANTS), default=list(VARIANTS),
-        help="trained rows (frozen needs --foundation)",
+        "--rows", nargs="+", choices=list(VARIANTS), default=list(DEFAULT_ROWS),
+        help="trained rows (frozen needs --foundation; per_task only when named)",
     )  # fmt: skip
     parser.add_argument(
         "--test-batches", type=int, help="test batches per task for accuracy and AUROC (all)"

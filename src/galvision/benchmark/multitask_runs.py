@@ -4,7 +4,8 @@
 - ``single``: each task alone on its own (a MultiTask of one task, so head, transforms, loss
   and data are the same), the budget split evenly between them;
 - ``uniform``, ``active``: all tasks together, drawn uniformly or by the active sampler;
-- ``uncertainty``: drawn uniformly, their losses weighted by learned uncertainties.
+- ``uncertainty``: drawn uniformly, their losses weighted by learned uncertainties;
+- ``per_task``: drawn uniformly, the optimizer's moments kept per task.
 """
 
 from __future__ import annotations
@@ -43,7 +44,16 @@ VARIANTS = {
         "multi-task, uniform + uncertainty weighting",
         (*UNIFORM, "--model.init_args.loss_weighting", "uncertainty"),
     ),
+    "per_task": Variant(
+        "optimizer state per task",
+        "multi-task, uniform, optimizer state per task",
+        (*UNIFORM, "--model.init_args.optimizer_state", "per_task"),
+    ),
 }
+
+
+# The rows a benchmark trains unless --rows names others.
+DEFAULT_ROWS = ("frozen", "single", "uniform", "active", "uncertainty")
 
 
 @dataclass

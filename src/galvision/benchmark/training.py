@@ -128,8 +128,18 @@ def resumable_run(
 
 
 def configuration_digest(cli: GalvisionCLI) -> str:
-    """Short sha256 of a run's resolved configuration, every included file's values in it."""
-    text = cli.parser.dump(cli.config, skip_validation=True)
+    """Short sha256 of a run's resolved configuration, every included file's values in it.
+
+    Arguments a task gained later (its ``later_arguments``) count only when they differ from
+    their default, so runs made before they existed keep their digests.
+    """
+    config = cli.config.clone()
+    model = config.get("model")
+    later = getattr(type(cli.model), "later_arguments", {})
+    for name, default in later.items():
+        if model is not None and model.init_args.get(name) == default:
+            del model.init_args[name]
+    text = cli.parser.dump(config, skip_validation=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -11,6 +11,7 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from lightning.pytorch.core.mixins.hparams_mixin import _given_hyperparameters
 from timm.optim import param_groups_layer_decay, param_groups_weight_decay
 from torch import nn
+from torch.optim import Optimizer
 from torchmetrics import MetricCollection
 
 from galvision.errors import ConfigError
@@ -236,9 +237,13 @@ class GalaxyTask(LightningModule, ABC):
                 del group["weight_decay"]
         return [g for g in groups if len(g["params"])]
 
+    def build_optimizer(self) -> Optimizer:
+        """The configured optimizer over :meth:`parameter_groups` (rates not yet scaled)."""
+        return self.optimizer_factory(self.parameter_groups())
+
     def configure_optimizers(self) -> Any:
         """Optimizer over :meth:`parameter_groups`, learning rates scaled per layer."""
-        optimizer = self.optimizer_factory(self.parameter_groups())
+        optimizer = self.build_optimizer()
         for group in optimizer.param_groups:
             group["lr"] = group["lr"] * group.pop("lr_scale", 1.0)
         if self.scheduler_factory is None:
