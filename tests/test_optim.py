@@ -1,4 +1,4 @@
-"""WarmupCosineLR: its shape, and layer decay surviving every step of it."""
+"""WarmupCosineLR: its shape, and layer decay surviving every step of it; TaskwiseOptimizer."""
 
 import copy
 import itertools
