@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import inspect
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -135,9 +136,10 @@ def configuration_digest(cli: GalvisionCLI) -> str:
     """
     config = cli.config.clone()
     model = config.get("model")
-    later = getattr(type(cli.model), "later_arguments", {})
-    for name, default in later.items():
-        if model is not None and model.init_args.get(name) == default:
+    task_class = type(cli.model)
+    defaults = inspect.signature(task_class.__init__).parameters
+    for name in getattr(task_class, "later_arguments", ()):
+        if model is not None and model.init_args.get(name) == defaults[name].default:
             del model.init_args[name]
     text = cli.parser.dump(config, skip_validation=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
