@@ -1,5 +1,6 @@
 """MultiTask: one backbone, several tasks, a sampler per step, and single-task export."""
 
+import copy
 import re
 from functools import partial
 from itertools import pairwise
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from galvision.backbones import Backbone
+from galvision.backbones import Backbone, ConvBackbone
 from galvision.benchmark.training import configure
 from galvision.checkpoints import load_checkpoint_task
 from galvision.cli import main
@@ -267,6 +268,62 @@ def test_per_task_optimizer_state_steps_each_task_with_its_own_moments_and_resum
         stepped = [set(state["state"]) for state in inner.values() if state["state"]]
         assert set.intersection(*stepped)  # the shared backbone
         assert all(own - set.union(*(s for s in stepped if s is not own)) for own in stepped)
+
+
+def test_task_norms_start_shared_and_each_task_learns_its_own(tiny_backbone_kwargs):
+    multitask = tiny_multitask(tiny_backbone_kwargs, task_norms=True)
+    norms = multitask.task_norms
+    assert len(norms.paths) == 5  # two blocks' norm1 and norm2, and the final norm
+    image = torch.rand(2, 3, 32, 32)
+    shared = multitask.backbone(image)
+    with norms.use("classify"):
+        torch.testing.assert_close(multitask.backbone(image), shared)  # zero offsets
+    batch = {"image": image, "label": torch.tensor([0, 2])}
+    multitask.compute({"classify": batch})["loss"].backward()
+    gradients = {name: [p.grad for p in offsets] for name, offsets in norms.offsets.items()}
+    assert all(g is not None and g.abs().sum() > 0 for g in gradients["classify"])
+    assert all(g is None for name in ("deconv", "reconstruct") for g in gradients[name])
+    with torch.no_grad():
+        norms.offsets["classify"][1].add_(0.5)  # the first norm's shift, for classify only
+    with norms.use("classify"):
+        moved = multitask.backbone(image)
+    assert not torch.allclose(moved, shared)
+    torch.testing.assert_close(multitask.backbone(image), shared)
+    with norms.use("deconv"):
+        torch.testing.assert_close(multitask.backbone(image), shared)
+    copied = copy.deepcopy(multitask)
+    with copied.task_norms.use("classify"):
+        torch.testing.assert_close(copied.backbone(image), moved)
+
+
+def test_task_norms_need_a_layer_norm(tiny_backbone_kwargs):
+    tasks = [partial(ClassificationTask, num_classes=3)]
+    backbone = ConvBackbone(name="resnet18", img_size=32)
+    with pytest.raises(ConfigError, match=r"model.task_norms: the backbone .* has no LayerNorm"):
+        MultiTask(backbone, tasks, task_norms=True)
+
+
+def test_a_task_with_its_own_norms_exports_them_and_resumes(tmp_path_factory, tmp_path):
+    root = fit_tiny(
+        tmp_path_factory, "multitask", "task-norms", "fit", "--model.init_args.task_norms", "true"
+    )
+    last = root / "checkpoints" / "last.ckpt"
+    multitask = load_checkpoint_task(last, MultiTask)
+    offsets = multitask.task_norms.offsets
+    assert all(any(p.abs().sum() > 0 for p in offsets[name]) for name in NAMES)
+    exported = tmp_path / "classify.ckpt"
+    main(["export", "--ckpt", str(last), "--task", "classify", "--output", str(exported)])
+    alone = load_checkpoint_task(exported, ClassificationTask)
+    image = torch.rand(2, 3, 32, 32)
+    with multitask.task_norms.use("classify"):
+        expected = multitask.tasks["classify"].predict_batch({"image": image})["probabilities"]
+    torch.testing.assert_close(alone.predict_batch({"image": image})["probabilities"], expected)
+    resumed = fit_tiny(
+        tmp_path_factory, "multitask", "task-norms-resumed", "fit",
+        "--model.init_args.task_norms", "true", "--trainer.max_steps", "8",
+        "--ckpt_path", str(last),
+    )  # fmt: skip
+    assert torch.load(resumed / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] > 6
 
 
 def learning_rates(cli) -> tuple[float, float, float]:

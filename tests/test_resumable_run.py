@@ -51,10 +51,13 @@ def test_a_later_argument_at_its_default_leaves_the_digest_alone(tmp_path: Path)
     shipped = configured()
     digest = training.configuration_digest(shipped)
     assert shipped.config.model.init_args.optimizer_state == "shared"  # the config stays whole
-    # The digest of the same run as written before MultiTask had the argument.
+    assert shipped.config.model.init_args.task_norms is False
+    # The digest of the same run as written before MultiTask had the arguments.
     before = shipped.config.clone()
-    del before.model.init_args["optimizer_state"]
+    del before.model.init_args["optimizer_state"], before.model.init_args["task_norms"]
     text = shipped.parser.dump(before, skip_validation=True)
     assert digest == hashlib.sha256(text.encode()).hexdigest()[:16]
     per_task = configured("--model.init_args.optimizer_state", "per_task")
     assert training.configuration_digest(per_task) != digest
+    task_norms = configured("--model.init_args.task_norms", "true")
+    assert training.configuration_digest(task_norms) != digest

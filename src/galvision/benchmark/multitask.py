@@ -42,7 +42,8 @@ TUNE_IMAGES = 64
 # other samplers against uniform.
 PAIRS = (("uniform", "single"), ("active", "single"), ("active", "uniform"),
          ("uncertainty", "single"), ("uncertainty", "uniform"), ("per_task", "single"),
-         ("per_task", "uniform"), ("single", "frozen"))  # fmt: skip
+         ("per_task", "uniform"), ("task_norms", "single"), ("task_norms", "uniform"),
+         ("single", "frozen"))  # fmt: skip
 PAIRED_COLUMNS = ("deconv_psnr", "deconv_ssim", "reconstruct_psnr", "reconstruct_ssim")
 
 
@@ -242,7 +243,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument(
         "--rows", nargs="+", choices=list(VARIANTS), default=list(DEFAULT_ROWS),
-        help="trained rows (frozen needs --foundation; per_task only when named)",
+        help="trained rows (frozen needs --foundation; per_task and task_norms only when named)",
     )  # fmt: skip
     parser.add_argument(
         "--test-batches", type=int, help="test batches per task for accuracy and AUROC (all)"

@@ -5,7 +5,8 @@
   and data are the same), the budget split evenly between them;
 - ``uniform``, ``active``: all tasks together, drawn uniformly or by the active sampler;
 - ``uncertainty``: drawn uniformly, their losses weighted by learned uncertainties;
-- ``per_task``: drawn uniformly, the optimizer's moments kept per task.
+- ``per_task``: drawn uniformly, the optimizer's moments kept per task;
+- ``task_norms``: drawn uniformly, each task with its own offsets to the backbone's norms.
 """
 
 from __future__ import annotations
@@ -48,6 +49,11 @@ VARIANTS = {
         "optimizer state per task",
         "multi-task, uniform, optimizer state per task",
         (*UNIFORM, "--model.init_args.optimizer_state", "per_task"),
+    ),
+    "task_norms": Variant(
+        "norm offsets per task",
+        "multi-task, uniform, LayerNorm offsets per task",
+        (*UNIFORM, "--model.init_args.task_norms", "true"),
     ),
 }
 

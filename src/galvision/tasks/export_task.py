@@ -30,7 +30,7 @@ def task_checkpoint(ckpt: Path, name: str) -> dict[str, Any]:
         "epoch": checkpoint.get("epoch", 0),
         "global_step": checkpoint.get("global_step", 0),
         "pytorch-lightning_version": checkpoint["pytorch-lightning_version"],
-        "state_dict": task.state_dict(),
+        "state_dict": multitask.task_state_dict(name),
         "hparams_name": "kwargs",
         "hyper_parameters": hyperparameters,
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Literal
 
 import torch
@@ -17,6 +18,7 @@ from galvision.errors import ConfigError
 from galvision.optim import TaskwiseOptimizer
 from galvision.tasks.base import GalaxyTask, default_optimizer
 from galvision.tasks.sampling import TaskSampler, UniformSampler
+from galvision.tasks.task_norms import TaskNorms
 
 TaskFactory = Callable[[nn.Module], GalaxyTask]
 
@@ -96,11 +98,15 @@ class MultiTask(GalaxyTask):
         optimizer_state: ``shared``, one optimizer state for every task; ``per_task``, the
             optimizer's moments kept per task (:class:`~galvision.optim.TaskwiseOptimizer`),
             so a task's step is not scaled by the others' gradients.
+        task_norms: give each task its own offsets to the backbone's LayerNorm scales and
+            shifts (:class:`~galvision.tasks.task_norms.TaskNorms`), zero at the start and
+            learned from that task's steps alone; an exported task carries its own.
         optimizer, lr_scheduler, layer_decay, freeze_backbone: as in every GalaxyTask.
     """
 
     module_arguments = ("backbone", "tasks", "sampler", "optimizer", "lr_scheduler")
-    later_arguments = ("optimizer_state",)  # left out of benchmark run digests at defaults
+    # Left out of benchmark run digests while at their defaults.
+    later_arguments = ("optimizer_state", "task_norms")
     name = "multitask"
 
     def __init__(
@@ -112,6 +118,7 @@ class MultiTask(GalaxyTask):
         monitor_task: str | None = None,
         loss_weighting: Literal["none", "uncertainty"] = "none",
         optimizer_state: Literal["shared", "per_task"] = "shared",
+        task_norms: bool = False,
         optimizer: OptimizerCallable = default_optimizer,
         lr_scheduler: LRSchedulerCallable | None = None,
         layer_decay: float | None = None,
@@ -139,6 +146,7 @@ class MultiTask(GalaxyTask):
                 f"model.optimizer_state={optimizer_state!r}: choose 'shared' or 'per_task'"
             )
         self.optimizer_state = optimizer_state
+        self.task_norms = TaskNorms(backbone, self.names) if task_norms else None
 
     @property
     def names(self) -> list[str]:
@@ -202,13 +210,18 @@ class MultiTask(GalaxyTask):
             return super().build_optimizer()
         return TaskwiseOptimizer(super().build_optimizer, self.names)
 
+    def conditioned_on(self, name: str) -> AbstractContextManager[None]:
+        """The backbone as task ``name`` sees it: with its own norm offsets, if it has them."""
+        return nullcontext() if self.task_norms is None else self.task_norms.use(name)
+
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         name = self.sampler.draw(self.global_step)
         optimizer = self.trainer.optimizers[0] if self.trainer.optimizers else None
         if isinstance(optimizer, TaskwiseOptimizer):
             optimizer.select(name)
         task = self.tasks[name]
-        loss = task.shared_step(task.prepare(batch[name], "train"), "train")["loss"]
+        with self.conditioned_on(name):
+            loss = task.shared_step(task.prepare(batch[name], "train"), "train")["loss"]
         if self.log_variances is not None:
             log_variance = self.log_variances[self.names.index(name)]
             loss = torch.exp(-log_variance) * loss + log_variance
@@ -220,7 +233,8 @@ class MultiTask(GalaxyTask):
         """A validation or test batch of the task whose loader ``dataloader_idx`` is."""
         name = self.names[dataloader_idx]
         task = self.tasks[name]
-        loss = task.shared_step(task.prepare(batch, stage), stage)["loss"]
+        with self.conditioned_on(name):
+            loss = task.shared_step(task.prepare(batch, stage), stage)["loss"]
         if stage == "val" and loss is not None:
             self.val_losses[name].update(loss.detach())
 
@@ -233,7 +247,10 @@ class MultiTask(GalaxyTask):
     def compute(self, batch: dict) -> dict[str, Any]:
         """Each task's outputs on its own prepared batch (``batch``: name → batch); ``loss``:
         their sum, the multi-task loss of that step had it trained every task."""
-        outputs = {name: self.tasks[name].compute(part) for name, part in batch.items()}
+        outputs = {}
+        for name, part in batch.items():
+            with self.conditioned_on(name):
+                outputs[name] = self.tasks[name].compute(part)
         losses = [found["loss"] for found in outputs.values() if found["loss"] is not None]
         return {"loss": sum(losses) if losses else None, **outputs}
 
@@ -288,14 +305,24 @@ class MultiTask(GalaxyTask):
                 self.tasks[name].on_load_checkpoint(own)
 
     # -- one copy of the backbone in checkpoints --------------------------------------------
+    def task_backbone_paths(self, name: str) -> list[str]:
+        """State-dict prefixes under which task ``name`` holds the shared backbone."""
+        modules = self.tasks[name].named_modules()
+        return [f"{path}." for path, module in modules if module is self.backbone]
+
     def backbone_paths(self) -> list[str]:
         """State-dict prefixes under which the tasks hold the shared backbone."""
-        return [
-            f"tasks.{name}.{path}."
-            for name, task in self.tasks.items()
-            for path, module in task.named_modules()
-            if module is self.backbone
-        ]
+        return [f"tasks.{name}.{path}" for name in self.names
+                for path in self.task_backbone_paths(name)]  # fmt: skip
+
+    def task_state_dict(self, name: str) -> dict[str, Any]:
+        """Task ``name``'s state as a single-task run would hold it: its norm offsets, if it
+        has them, added into the backbone's norms."""
+        state = self.tasks[name].state_dict()
+        if self.task_norms is not None:
+            for prefix in self.task_backbone_paths(name):
+                state = self.task_norms.baked(name, state, prefix)
+        return state
 
     def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """The state with the backbone once, under ``network.backbone.``."""
