@@ -296,7 +296,7 @@ def test_task_norms_start_shared_and_each_task_learns_its_own(tiny_backbone_kwar
         torch.testing.assert_close(copied.backbone(image), moved)
 
 
-def test_task_norms_need_a_layer_norm(tiny_backbone_kwargs):
+def test_task_norms_need_a_layer_norm():
     tasks = [partial(ClassificationTask, num_classes=3)]
     backbone = ConvBackbone(name="resnet18", img_size=32)
     with pytest.raises(ConfigError, match=r"model.task_norms: the backbone .* has no LayerNorm"):
