@@ -270,58 +270,90 @@ def test_per_task_optimizer_state_steps_each_task_with_its_own_moments_and_resum
         assert all(own - set.union(*(s for s in stepped if s is not own)) for own in stepped)
 
 
-def test_task_norms_start_shared_and_each_task_learns_its_own(tiny_backbone_kwargs):
-    multitask = tiny_multitask(tiny_backbone_kwargs, task_norms=True)
-    norms = multitask.task_norms
-    assert len(norms.paths) == 5  # two blocks' norm1 and norm2, and the final norm
+def own_parameters(multitask: MultiTask, name: str) -> list[torch.Tensor]:
+    """Task ``name``'s norm offsets and adapter updates ``B``, where it has them."""
+    found = []
+    if multitask.task_norms is not None:
+        found += list(multitask.task_norms.offsets[name])
+    if multitask.task_adapters is not None:
+        found += list(multitask.task_adapters.factors[name])[1::2]
+    return found
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "layers"),
+    [({"task_norms": True}, 5), ({"adapter_rank": 2}, 8)],
+    ids=["norms", "adapters"],
+)
+def test_own_parameters_start_shared_and_each_task_learns_its_own(
+    tiny_backbone_kwargs, kwargs, layers
+):
+    # The tiny backbone's two blocks: their norms and the final one; their qkv, proj, fc1, fc2.
+    multitask = tiny_multitask(tiny_backbone_kwargs, **kwargs)
+    (conditioning,) = multitask.conditionings
+    assert len(conditioning.paths) == layers
     image = torch.rand(2, 3, 32, 32)
     shared = multitask.backbone(image)
-    with norms.use("classify"):
-        torch.testing.assert_close(multitask.backbone(image), shared)  # zero offsets
+    with conditioning.use("classify"):
+        torch.testing.assert_close(multitask.backbone(image), shared)  # zero at the start
     batch = {"image": image, "label": torch.tensor([0, 2])}
     multitask.compute({"classify": batch})["loss"].backward()
-    gradients = {name: [p.grad for p in offsets] for name, offsets in norms.offsets.items()}
-    assert all(g is not None and g.abs().sum() > 0 for g in gradients["classify"])
-    assert all(g is None for name in ("deconv", "reconstruct") for g in gradients[name])
+    own = {name: own_parameters(multitask, name) for name in multitask.names}
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in own["classify"])
+    assert all(p.grad is None for name in ("deconv", "reconstruct") for p in own[name])
     with torch.no_grad():
-        norms.offsets["classify"][1].add_(0.5)  # the first norm's shift, for classify only
-    with norms.use("classify"):
+        own["classify"][1].normal_()  # in the first or second layer, for classify only
+    with conditioning.use("classify"):
         moved = multitask.backbone(image)
     assert not torch.allclose(moved, shared)
     torch.testing.assert_close(multitask.backbone(image), shared)
-    with norms.use("deconv"):
+    with conditioning.use("deconv"):
         torch.testing.assert_close(multitask.backbone(image), shared)
     copied = copy.deepcopy(multitask)
-    with copied.task_norms.use("classify"):
+    with copied.conditioned_on("classify"):
         torch.testing.assert_close(copied.backbone(image), moved)
 
 
-def test_task_norms_need_a_layer_norm():
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"adapter_rank": -1}, r"model.adapter_rank=-1: give a rank of 1 or more"),
+        ({"task_norms": True}, r"model.task_norms: the backbone .* has no LayerNorm"),
+        ({"adapter_rank": 2}, r"model.adapter_rank: the backbone .* has no linear layer"),
+    ],
+)
+def test_task_norms_and_adapters_need_their_layers(kwargs, message):
     tasks = [partial(ClassificationTask, num_classes=3)]
     backbone = ConvBackbone(name="resnet18", img_size=32)
-    with pytest.raises(ConfigError, match=r"model.task_norms: the backbone .* has no LayerNorm"):
-        MultiTask(backbone, tasks, task_norms=True)
+    with pytest.raises(ConfigError, match=message):
+        MultiTask(backbone, tasks, **kwargs)
 
 
-def test_a_task_with_its_own_norms_exports_them_and_resumes(tmp_path_factory, tmp_path):
-    root = fit_tiny(
-        tmp_path_factory, "multitask", "task-norms", "fit", "--model.init_args.task_norms", "true"
-    )
+@pytest.mark.parametrize(
+    "options",
+    [("--model.init_args.task_norms", "true"),
+     ("--model.init_args.task_norms", "true", "--model.init_args.adapter_rank", "2")],
+    ids=["norms", "norms-and-adapters"],
+)  # fmt: skip
+def test_a_task_with_its_own_parameters_exports_them_and_resumes(
+    tmp_path_factory, tmp_path, options
+):
+    run = f"own-{len(options)}"
+    root = fit_tiny(tmp_path_factory, "multitask", run, "fit", *options)
     last = root / "checkpoints" / "last.ckpt"
     multitask = load_checkpoint_task(last, MultiTask)
-    offsets = multitask.task_norms.offsets
-    assert all(any(p.abs().sum() > 0 for p in offsets[name]) for name in NAMES)
+    for name in NAMES:
+        assert all(p.abs().sum() > 0 for p in own_parameters(multitask, name)), name
     exported = tmp_path / "classify.ckpt"
     main(["export", "--ckpt", str(last), "--task", "classify", "--output", str(exported)])
     alone = load_checkpoint_task(exported, ClassificationTask)
     image = torch.rand(2, 3, 32, 32)
-    with multitask.task_norms.use("classify"):
+    with multitask.conditioned_on("classify"):
         expected = multitask.tasks["classify"].predict_batch({"image": image})["probabilities"]
     torch.testing.assert_close(alone.predict_batch({"image": image})["probabilities"], expected)
     resumed = fit_tiny(
-        tmp_path_factory, "multitask", "task-norms-resumed", "fit",
-        "--model.init_args.task_norms", "true", "--trainer.max_steps", "8",
-        "--ckpt_path", str(last),
+        tmp_path_factory, "multitask", f"{run}-resumed", "fit", *options,
+        "--trainer.max_steps", "8", "--ckpt_path", str(last),
     )  # fmt: skip
     assert torch.load(resumed / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] > 6
 

@@ -6,11 +6,16 @@ import pytest
 import torch
 import yaml
 
-from galvision.benchmark.multitask import mean_and_spread
-from galvision.benchmark.multitask_runs import single_task_config
+from galvision.benchmark.deconvolution import observe, score
+from galvision.benchmark.multitask import Evaluation, mean_and_spread, split_of
+from galvision.benchmark.multitask_runs import Run, single_task_config
 from galvision.benchmark.reconstruction import masked_score
+from galvision.checkpoints import load_checkpoint_data, load_checkpoint_task
 from galvision.cli import main
-from helpers.training import csv_rows, task_config
+from galvision.data.multitask_datamodule import MultiTaskDataModule
+from galvision.tasks import DeconvolutionTask, MultiTask
+from galvision.tasks.export_task import export_task
+from helpers.training import csv_rows, fit_tiny, task_config
 
 
 def test_masked_score_sees_only_the_masked_pixels():
@@ -37,6 +42,29 @@ def test_a_single_task_config_keeps_one_task_and_its_data(tmp_path):
     assert [task["class_path"] for task in model["tasks"]] == ["galvision.tasks.ClassificationTask"]
     assert model["names"] == ["classify"] and model["monitor_task"] == "classify"
     assert list(data["datamodules"]) == ["classify"]
+
+
+def test_a_run_is_scored_as_its_exported_task_predicts(tmp_path_factory, tmp_path):
+    root = fit_tiny(
+        tmp_path_factory, "multitask", "adapted", "fit", "--model.init_args.adapter_rank", "2"
+    )
+    checkpoint = torch.load(root / "checkpoints" / "last.ckpt", weights_only=False)
+    for key, value in checkpoint["state_dict"].items():
+        if key.startswith("task_adapters.factors.deconv.") and int(key.rsplit(".", 1)[1]) % 2:
+            value.normal_()  # deconvolution's own updates B, far from zero
+    adapted = tmp_path / "adapted.ckpt"
+    torch.save(checkpoint, adapted)
+    found = Evaluation(4, "deconv", "reconstruct").run_scores(Run(adapted, {}, ["deconv"]))
+    data = load_checkpoint_data(adapted, MultiTaskDataModule)
+    alone = load_checkpoint_task(
+        export_task(adapted, "deconv", tmp_path / "deconv.ckpt"), DeconvolutionTask
+    )
+    test = observe(alone, split_of(data, "deconv"), 4)
+    exported = score(test.restored, test.target)["psnr"]
+    assert found["deconv_psnr"] == pytest.approx(exported, abs=1e-4)
+    shared = load_checkpoint_task(adapted, MultiTask).tasks["deconv"]  # without its adapters
+    without = score(observe(shared, split_of(data, "deconv"), 4).restored, test.target)["psnr"]
+    assert abs(without - exported) > 1e-3  # the tiny head hardly uses the backbone yet
 
 
 @pytest.mark.slow  # four training runs, their tests and the classical baselines: 2 minutes

@@ -54,10 +54,13 @@ def test_a_later_argument_at_its_default_leaves_the_digest_alone(tmp_path: Path)
     assert shipped.config.model.init_args.task_norms is False
     # The digest of the same run as written before MultiTask had the arguments.
     before = shipped.config.clone()
-    del before.model.init_args["optimizer_state"], before.model.init_args["task_norms"]
+    for later in ("optimizer_state", "task_norms", "adapter_rank"):
+        del before.model.init_args[later]
     text = shipped.parser.dump(before, skip_validation=True)
     assert digest == hashlib.sha256(text.encode()).hexdigest()[:16]
     per_task = configured("--model.init_args.optimizer_state", "per_task")
     assert training.configuration_digest(per_task) != digest
     task_norms = configured("--model.init_args.task_norms", "true")
     assert training.configuration_digest(task_norms) != digest
+    adapters = configured("--model.init_args.adapter_rank", "4")
+    assert training.configuration_digest(adapters) != digest

@@ -32,6 +32,7 @@ from galvision.checkpoints import load_checkpoint_data, load_checkpoint_task
 from galvision.data.intensity import DATA_RANGE, to_display
 from galvision.data.multitask_datamodule import MultiTaskDataModule
 from galvision.errors import ConfigError
+from galvision.tasks.base import GalaxyTask
 from galvision.tasks.multitask import MultiTask
 from galvision.transforms.masking import MaskGenerator
 
@@ -43,7 +44,7 @@ TUNE_IMAGES = 64
 PAIRS = (("uniform", "single"), ("active", "single"), ("active", "uniform"),
          ("uncertainty", "single"), ("uncertainty", "uniform"), ("per_task", "single"),
          ("per_task", "uniform"), ("task_norms", "single"), ("task_norms", "uniform"),
-         ("single", "frozen"))  # fmt: skip
+         ("adapters", "single"), ("adapters", "uniform"), ("single", "frozen"))  # fmt: skip
 PAIRED_COLUMNS = ("deconv_psnr", "deconv_ssim", "reconstruct_psnr", "reconstruct_ssim")
 
 
@@ -63,35 +64,41 @@ class Evaluation:
         self.baselines: dict[str, dict[str, dict[str, float]]] = {}
 
     def run_scores(self, run: Run) -> dict[str, float]:
-        """Every column of one run's tasks."""
+        """Every column of one run's tasks, each task seeing the backbone as it trained on it
+        (with its own norm offsets and adapters, if it has them)."""
         multitask = load_checkpoint_task(run.checkpoint, MultiTask)
         data = load_checkpoint_data(run.checkpoint, MultiTaskDataModule)
         found = {}
         if self.deconv in run.tasks:
-            task = multitask.tasks[self.deconv]
-            test = observe(task, split_of(data, self.deconv), self.images)
-            found |= {f"deconv_{k}": v for k, v in score(test.restored, test.target).items()}
-            self.deconv_baselines(task, data, test)
+            with multitask.conditioned_on(self.deconv):
+                found |= self.deconv_scores(multitask.tasks[self.deconv], data)
         if self.reconstruct in run.tasks:
-            task = multitask.tasks[self.reconstruct]
-            masks = MaskGenerator(
-                {"patches": 1.0}, MASK_FRACTION, patch_size=task.backbone.patch_size
-            )
-            test = mask_and_reconstruct(
-                task,
-                with_masks(task.transforms, masks),
-                first(split_of(data, self.reconstruct), self.images),
-            )
-            found |= prefixed("reconstruct", masked_score(test.restored, test.noiseless, test.mask))
-            found["reconstruct_full_psnr"] = score(test.restored, test.target.clamp(0, DATA_RANGE))[
-                "psnr"
-            ]
-            self.reconstruct_baselines(test)
+            with multitask.conditioned_on(self.reconstruct):
+                found |= self.reconstruct_scores(multitask.tasks[self.reconstruct], data)
         for name in run.tasks:
             for metric in ("accuracy", "auroc"):
                 if f"test/{name}/{metric}" in run.metrics:
                     found[f"{name}_{metric}"] = run.metrics[f"test/{name}/{metric}"]
         return found
+
+    def deconv_scores(self, task: GalaxyTask, data: MultiTaskDataModule) -> dict[str, float]:
+        """The deconvolution task's columns; the baselines' the first time."""
+        test = observe(task, split_of(data, self.deconv), self.images)
+        self.deconv_baselines(task, data, test)
+        return {f"deconv_{k}": v for k, v in score(test.restored, test.target).items()}
+
+    def reconstruct_scores(self, task: GalaxyTask, data: MultiTaskDataModule) -> dict[str, float]:
+        """The reconstruction task's columns; the baselines' the first time."""
+        masks = MaskGenerator({"patches": 1.0}, MASK_FRACTION, patch_size=task.backbone.patch_size)
+        test = mask_and_reconstruct(
+            task,
+            with_masks(task.transforms, masks),
+            first(split_of(data, self.reconstruct), self.images),
+        )
+        self.reconstruct_baselines(test)
+        found = prefixed("reconstruct", masked_score(test.restored, test.noiseless, test.mask))
+        full = score(test.restored, test.target.clamp(0, DATA_RANGE))
+        return found | {"reconstruct_full_psnr": full["psnr"]}
 
     def deconv_baselines(self, task, data: MultiTaskDataModule, test) -> None:
         """The blurred input and Richardson–Lucy (tuned on validation galaxies), once."""
@@ -243,7 +250,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument(
         "--rows", nargs="+", choices=list(VARIANTS), default=list(DEFAULT_ROWS),
-        help="trained rows (frozen needs --foundation; per_task and task_norms only when named)",
+        help="trained rows (frozen needs --foundation; per_task, task_norms, adapters only "
+        "when named)",
     )  # fmt: skip
     parser.add_argument(
         "--test-batches", type=int, help="test batches per task for accuracy and AUROC (all)"

@@ -6,7 +6,8 @@
 - ``uniform``, ``active``: all tasks together, drawn uniformly or by the active sampler;
 - ``uncertainty``: drawn uniformly, their losses weighted by learned uncertainties;
 - ``per_task``: drawn uniformly, the optimizer's moments kept per task;
-- ``task_norms``: drawn uniformly, each task with its own offsets to the backbone's norms.
+- ``task_norms``: drawn uniformly, each task with its own offsets to the backbone's norms;
+- ``adapters``: drawn uniformly, each task with its own low-rank updates of the backbone.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from galvision.errors import ConfigError
 
 UNIFORM = ("--model.init_args.sampler", "galvision.tasks.sampling.UniformSampler")
 ACTIVE = ("--model.init_args.sampler", "galvision.tasks.sampling.ActiveSampler")
+ADAPTER_RANK = 8
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,11 @@ VARIANTS = {
         "norm offsets per task",
         "multi-task, uniform, LayerNorm offsets per task",
         (*UNIFORM, "--model.init_args.task_norms", "true"),
+    ),
+    "adapters": Variant(
+        "adapters per task",
+        f"multi-task, uniform, rank-{ADAPTER_RANK} adapters per task",
+        (*UNIFORM, "--model.init_args.adapter_rank", str(ADAPTER_RANK)),
     ),
 }
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from typing import Any, Literal
 
 import torch
@@ -18,6 +18,8 @@ from galvision.errors import ConfigError
 from galvision.optim import TaskwiseOptimizer
 from galvision.tasks.base import GalaxyTask, default_optimizer
 from galvision.tasks.sampling import TaskSampler, UniformSampler
+from galvision.tasks.task_adapters import TaskAdapters
+from galvision.tasks.task_conditioning import TaskConditioning
 from galvision.tasks.task_norms import TaskNorms
 
 TaskFactory = Callable[[nn.Module], GalaxyTask]
@@ -101,12 +103,16 @@ class MultiTask(GalaxyTask):
         task_norms: give each task its own offsets to the backbone's LayerNorm scales and
             shifts (:class:`~galvision.tasks.task_norms.TaskNorms`), zero at the start and
             learned from that task's steps alone; an exported task carries its own.
+        adapter_rank: give each task its own low-rank (LoRA) updates of this rank to every
+            linear layer of the backbone (:class:`~galvision.tasks.task_adapters.TaskAdapters`),
+            zero at the start and learned from that task's steps alone; 0, none. An exported
+            task carries its own, folded into the weights.
         optimizer, lr_scheduler, layer_decay, freeze_backbone: as in every GalaxyTask.
     """
 
     module_arguments = ("backbone", "tasks", "sampler", "optimizer", "lr_scheduler")
     # Left out of benchmark run digests while at their defaults.
-    later_arguments = ("optimizer_state", "task_norms")
+    later_arguments = ("optimizer_state", "task_norms", "adapter_rank")
     name = "multitask"
 
     def __init__(
@@ -119,6 +125,7 @@ class MultiTask(GalaxyTask):
         loss_weighting: Literal["none", "uncertainty"] = "none",
         optimizer_state: Literal["shared", "per_task"] = "shared",
         task_norms: bool = False,
+        adapter_rank: int = 0,
         optimizer: OptimizerCallable = default_optimizer,
         lr_scheduler: LRSchedulerCallable | None = None,
         layer_decay: float | None = None,
@@ -147,6 +154,9 @@ class MultiTask(GalaxyTask):
             )
         self.optimizer_state = optimizer_state
         self.task_norms = TaskNorms(backbone, self.names) if task_norms else None
+        self.task_adapters = (
+            TaskAdapters(backbone, self.names, adapter_rank) if adapter_rank else None
+        )
 
     @property
     def names(self) -> list[str]:
@@ -210,9 +220,19 @@ class MultiTask(GalaxyTask):
             return super().build_optimizer()
         return TaskwiseOptimizer(super().build_optimizer, self.names)
 
-    def conditioned_on(self, name: str) -> AbstractContextManager[None]:
-        """The backbone as task ``name`` sees it: with its own norm offsets, if it has them."""
-        return nullcontext() if self.task_norms is None else self.task_norms.use(name)
+    @property
+    def conditionings(self) -> list[TaskConditioning]:
+        """The tasks' own parameters on the backbone: norm offsets, adapters, where set."""
+        return [found for found in (self.task_norms, self.task_adapters) if found is not None]
+
+    @contextmanager
+    def conditioned_on(self, name: str) -> Iterator[None]:
+        """The backbone as task ``name`` sees it: with its own norm offsets and adapters, if it
+        has them."""
+        with ExitStack() as stack:
+            for conditioning in self.conditionings:
+                stack.enter_context(conditioning.use(name))
+            yield
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         name = self.sampler.draw(self.global_step)
@@ -316,12 +336,12 @@ class MultiTask(GalaxyTask):
                 for path in self.task_backbone_paths(name)]  # fmt: skip
 
     def task_state_dict(self, name: str) -> dict[str, Any]:
-        """Task ``name``'s state as a single-task run would hold it: its norm offsets, if it
-        has them, added into the backbone's norms."""
+        """Task ``name``'s state as a single-task run would hold it: its norm offsets and
+        adapters, if it has them, folded into the backbone."""
         state = self.tasks[name].state_dict()
-        if self.task_norms is not None:
+        for conditioning in self.conditionings:
             for prefix in self.task_backbone_paths(name):
-                state = self.task_norms.baked(name, state, prefix)
+                state = conditioning.baked(name, state, prefix)
         return state
 
     def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]:

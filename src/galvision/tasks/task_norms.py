@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from timm.layers import LayerNorm as TimmLayerNorm
-from torch import nn
+from torch import Tensor, nn
 
-from galvision.errors import ConfigError
+from galvision.tasks.task_conditioning import Pair, TaskConditioning
 
 # Norms over the last dimension; timm's LayerNorm2d (channels first) is not one of them.
 LAST_DIMENSION_NORMS = (nn.LayerNorm, TimmLayerNorm)
@@ -26,27 +25,7 @@ def last_dimension_norms(backbone: nn.Module) -> dict[str, nn.LayerNorm]:
     }
 
 
-class OffsetHook:
-    """A LayerNorm's forward hook: renormalise with the active task's offsets, if any."""
-
-    # A class, not a closure, so that a deep copy of the model hooks to the copied offsets.
-    def __init__(self, norms: TaskNorms, position: int) -> None:
-        self.norms, self.position = norms, position
-
-    def __call__(
-        self, norm: nn.LayerNorm, inputs: tuple[torch.Tensor], output: torch.Tensor
-    ) -> torch.Tensor:
-        active = self.norms.active
-        if active is None:
-            return output
-        at = 2 * self.position
-        weight, bias = self.norms.offsets[active][at : at + 2]
-        return F.layer_norm(
-            inputs[0], norm.normalized_shape, norm.weight + weight, norm.bias + bias, norm.eps
-        )
-
-
-class TaskNorms(nn.Module):
+class TaskNorms(TaskConditioning):
     """Per-task offsets to the scale and shift of every LayerNorm of a shared backbone.
 
     While a task is active (:meth:`use`), each LayerNorm normalises with its own weight and
@@ -56,47 +35,35 @@ class TaskNorms(nn.Module):
     features for its own use.
     """
 
+    storage = "offsets"
+
     def __init__(self, backbone: nn.Module, names: Sequence[str]) -> None:
-        super().__init__()
-        norms = last_dimension_norms(backbone)
-        if not norms:
-            raise ConfigError(
-                f"model.task_norms: the backbone ({type(backbone).__name__}) has no LayerNorm "
-                "over its features to give each task offsets of"
-            )
-        self.paths = list(norms)
-        self.offsets = nn.ModuleDict(
-            {name: self.zero_offsets(list(norms.values())) for name in names}
-        )
-        self.active: str | None = None
-        for position, norm in enumerate(norms.values()):
-            norm.register_forward_hook(OffsetHook(self, position))
-
-    @staticmethod
-    def zero_offsets(norms: list[nn.LayerNorm]) -> nn.ParameterList:
-        """Zero offsets of one task: the weight's then the bias's, norm by norm."""
-        return nn.ParameterList(
-            nn.Parameter(torch.zeros_like(tensor))
-            for norm in norms
-            for tensor in (norm.weight, norm.bias)
+        super().__init__(
+            last_dimension_norms(backbone),
+            names,
+            f"model.task_norms: the backbone ({type(backbone).__name__}) has no LayerNorm over "
+            "its features to give each task offsets of",
         )
 
-    @contextmanager
-    def use(self, name: str) -> Iterator[None]:
-        """Run the backbone with task ``name``'s offsets."""
-        before, self.active = self.active, name
-        try:
-            yield
-        finally:
-            self.active = before
+    def initial(self, layer: nn.Module) -> Pair:
+        """Zero offsets of the norm's weight and bias."""
+        return [
+            nn.Parameter(torch.zeros_like(layer.weight)),
+            nn.Parameter(torch.zeros_like(layer.bias)),
+        ]
+
+    def changed(self, layer: nn.Module, inputs: Tensor, output: Tensor, pair: Pair) -> Tensor:
+        """The norm of ``inputs`` with its weight and bias offset by the ``pair``."""
+        weight, bias = pair
+        return F.layer_norm(
+            inputs, layer.normalized_shape, layer.weight + weight, layer.bias + bias, layer.eps
+        )
 
     def baked(self, name: str, state: dict[str, torch.Tensor], prefix: str) -> dict[str, Any]:
-        """``state`` (a backbone's, its keys under ``prefix``) with task ``name``'s offsets
-        added to its norms: the plain backbone that task ran on."""
+        """``state`` with task ``name``'s offsets added to its norms."""
         baked = dict(state)
-        offsets = self.offsets[name]
         for position, path in enumerate(self.paths):
-            for index, kind in enumerate(("weight", "bias")):
+            for kind, offset in zip(("weight", "bias"), self.pair(name, position), strict=True):
                 key = f"{prefix}{path}.{kind}"
-                baked[key] = state[key] + offsets[2 * position + index].detach()
+                baked[key] = state[key] + offset.detach()
         return baked
