@@ -3,6 +3,7 @@ computes while that task is active."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -33,7 +34,7 @@ class LayerHook:
         return conditioning.changed(layer, inputs[0], output, pair)
 
 
-class TaskConditioning(nn.Module):
+class TaskConditioning(nn.Module, ABC):
     """Each task's own pair of parameters for each of some backbone layers, applied by forward
     hooks while that task is active (:meth:`use`).
 
@@ -62,9 +63,9 @@ class TaskConditioning(nn.Module):
         for position, layer in enumerate(layers.values()):
             layer.register_forward_hook(LayerHook(self, position))
 
+    @abstractmethod
     def initial(self, layer: nn.Module) -> Pair:
         """A task's pair of parameters for ``layer`` at the start."""
-        raise NotImplementedError
 
     def own(self, name: str) -> nn.ParameterList:
         """Task ``name``'s parameters: the pair of the first layer, then of the next, ..."""
@@ -72,7 +73,8 @@ class TaskConditioning(nn.Module):
 
     def pair(self, name: str, position: int) -> Pair:
         """Task ``name``'s pair of parameters for the layer at ``position``."""
-        return self.own(name)[2 * position : 2 * position + 2]
+        own = self.own(name)
+        return own[2 * position], own[2 * position + 1]
 
     @contextmanager
     def use(self, name: str) -> Iterator[None]:
@@ -83,11 +85,11 @@ class TaskConditioning(nn.Module):
         finally:
             self.active = before
 
+    @abstractmethod
     def changed(self, layer: nn.Module, inputs: Tensor, output: Tensor, pair: Pair) -> Tensor:
         """The ``output`` of ``layer`` on ``inputs``, changed by one task's ``pair``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def baked(self, name: str, state: dict[str, torch.Tensor], prefix: str) -> dict[str, Any]:
         """``state`` (a backbone's, its keys under ``prefix``) with task ``name``'s parameters
         folded in: the plain backbone that task ran on."""
-        raise NotImplementedError
