@@ -17,7 +17,12 @@ from galvision.cli import main
 from galvision.errors import ConfigError
 from galvision.heads import PixelDecoder
 from galvision.tasks import ClassificationTask, DeconvolutionTask, MultiTask, ReconstructionTask
-from galvision.tasks.sampling import ActiveSampler, UniformSampler, WeightedSampler
+from galvision.tasks.sampling import (
+    ActiveSampler,
+    TargetSampler,
+    UniformSampler,
+    WeightedSampler,
+)
 from helpers.training import (
     REPO,
     config_args,
@@ -131,12 +136,31 @@ def test_active_keeps_a_task_without_a_loss_at_the_mean():
     assert sampler.proportions["b"] > sampler.proportions["c"] > sampler.proportions["a"]
 
 
+def test_toward_targets_the_task_furthest_above_its_target_gets_most():
+    targets = {"deconv": 0.05, "reconstruct": 0.002, "classify": 1.0, "lens": 0.3}
+    sampler = TargetSampler(targets, temperature=0.1, floor=0.05, momentum=0)
+    sampler.start(NAMES)
+    # reconstruct is 50 % above its target, deconv 20 %, classify at it, lens below it.
+    sampler.update(100, {"deconv": 0.06, "reconstruct": 0.003, "classify": 1.0, "lens": 0.27})
+    shares = sampler.proportions
+    assert shares["reconstruct"] > shares["deconv"] > shares["classify"] > shares["lens"] > 0.05
+    lags = np.array([0.2, 0.5, 0.0, -0.1]) / 0.1  # the rule, written out
+    expected = 0.05 + 0.8 * np.exp(lags) / np.exp(lags).sum()
+    assert list(shares.values()) == pytest.approx(expected.tolist())
+    sampler.update(200, {"deconv": 0.05, "reconstruct": 0.002, "classify": 1.0, "lens": 0.3})
+    assert sampler.proportions == pytest.approx({name: 0.25 for name in NAMES})  # all at target
+    sampler.update(300, {"deconv": 0.06})  # the others' lags are their mean, 0.2
+    assert sampler.proportions == pytest.approx({name: 0.25 for name in NAMES})
+
+
 @pytest.mark.parametrize(
     ("sampler", "message"),
     [
         (lambda: WeightedSampler({"deconv": 1, "galaxy": 1}), r"names \['galaxy'\] are not"),
         (lambda: WeightedSampler({"deconv": -1}), "weights must be positive"),
         (lambda: ActiveSampler(floor=0.5), "floor=0.5 leaves nothing"),
+        (lambda: TargetSampler({"deconv": 0.1}), r"names \['classify'\] have no target"),
+        (lambda: TargetSampler({"deconv": 0.1, "classify": 0}), "targets must be positive"),
     ],
 )
 def test_bad_samplers_are_one_line_errors(sampler, message):

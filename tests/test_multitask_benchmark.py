@@ -1,6 +1,7 @@
 """`galvision benchmark multitask` on the tiny multi-task config."""
 
 import argparse
+import json
 
 import pytest
 import torch
@@ -15,7 +16,7 @@ from galvision.cli import main
 from galvision.data.multitask_datamodule import MultiTaskDataModule
 from galvision.tasks import DeconvolutionTask, MultiTask
 from galvision.tasks.export_task import export_task
-from helpers.training import csv_rows, fit_tiny, task_config
+from helpers.training import csv_rows, fit_tiny, logged, task_config
 
 
 def test_masked_score_sees_only_the_masked_pixels():
@@ -95,3 +96,19 @@ def test_tables_put_trained_rows_beside_the_baselines(tmp_path, capsys):
     main(arguments)  # every run is read back, none trained again
     assert [path.stat().st_mtime for path in results] == before
     assert "Multi-task: deconvolution" in capsys.readouterr().out
+
+
+@pytest.mark.slow  # four single-task runs, then the run sampling toward them: a minute
+def test_the_target_row_aims_at_each_single_task_runs_final_validation_loss(tmp_path):
+    main(["benchmark", "multitask", "--config", *map(str, task_config("multitask")),
+          "--steps", "4", "--updates", "1", "--seeds", "0", "--images", "4",
+          "--rows", "target", "--output", str(tmp_path)])  # fmt: skip
+    runs = tmp_path / "multitask-runs"
+    stored = json.loads((runs / "target-seed0" / "result.json").read_text())["arguments"]
+    targets = json.loads(stored[stored.index("--model.init_args.sampler.init_args.targets") + 1])
+    assert list(targets) == ["deconv", "reconstruct", "classify", "lens"]
+    for name, target in targets.items():
+        last = logged(runs / f"single-{name}-seed0", f"val/{name}/loss")[-1]  # at the last step
+        assert target == pytest.approx(last, rel=1e-5)
+    trained = load_checkpoint_task(runs / "target-seed0" / "checkpoints" / "last.ckpt", MultiTask)
+    assert trained.sampler.targets == targets

@@ -41,7 +41,8 @@ MASK_FRACTION = 0.5
 TUNE_IMAGES = 64
 # Row against row, each seed against itself: every multi-task row against single-task, and the
 # other samplers against uniform.
-PAIRS = (("uniform", "single"), ("active", "single"), ("active", "uniform"),
+PAIRS = (("uniform", "single"), ("active", "single"), ("active", "uniform"), ("target", "single"),
+         ("target", "uniform"),
          ("uncertainty", "single"), ("uncertainty", "uniform"), ("per_task", "single"),
          ("per_task", "uniform"), ("task_norms", "single"), ("task_norms", "uniform"),
          ("adapters", "single"), ("adapters", "uniform"), ("single", "frozen"))  # fmt: skip
@@ -250,8 +251,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument(
         "--rows", nargs="+", choices=list(VARIANTS), default=list(DEFAULT_ROWS),
-        help="trained rows (frozen needs --foundation; per_task, task_norms, adapters only "
-        "when named)",
+        help="trained rows (frozen needs --foundation; target, per_task, task_norms, adapters "
+        "only when named)",
     )  # fmt: skip
     parser.add_argument(
         "--test-batches", type=int, help="test batches per task for accuracy and AUROC (all)"

@@ -4,6 +4,8 @@
 - ``single``: each task alone on its own (a MultiTask of one task, so head, transforms, loss
   and data are the same), the budget split evenly between them;
 - ``uniform``, ``active``: all tasks together, drawn uniformly or by the active sampler;
+- ``target``: drawn by active sampling toward targets (``TargetSampler``), each task's target
+  the validation loss its single-task run of the same seed ends at;
 - ``uncertainty``: drawn uniformly, their losses weighted by learned uncertainties;
 - ``per_task``: drawn uniformly, the optimizer's moments kept per task;
 - ``task_norms``: drawn uniformly, each task with its own offsets to the backbone's norms;
@@ -13,6 +15,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +25,8 @@ from galvision.errors import ConfigError
 
 UNIFORM = ("--model.init_args.sampler", "galvision.tasks.sampling.UniformSampler")
 ACTIVE = ("--model.init_args.sampler", "galvision.tasks.sampling.ActiveSampler")
+TARGET = ("--model.init_args.sampler", "galvision.tasks.sampling.TargetSampler")
+TARGET_TEMPERATURE = 0.1
 ADAPTER_RANK = 8
 
 
@@ -42,6 +48,11 @@ VARIANTS = {
     "single": Variant("single-task", "single-task fine-tuned (budget split between tasks)"),
     "uniform": Variant("uniform", "multi-task, uniform", UNIFORM),
     "active": Variant("active", "multi-task, active", ACTIVE),
+    "target": Variant(
+        "active toward single-task",
+        "multi-task, active toward the single-task losses",
+        (*TARGET, "--model.init_args.sampler.init_args.temperature", str(TARGET_TEMPERATURE)),
+    ),
     "uncertainty": Variant(
         "uncertainty weighting",
         "multi-task, uniform + uncertainty weighting",
@@ -125,21 +136,49 @@ def single_task_config(args: argparse.Namespace, name: str, run_dir: Path) -> Pa
 
 def train_variant(args: argparse.Namespace, key: str, seed: int) -> list[Run]:
     """The runs of one row and seed (one, or one per task for ``single``)."""
-    folder = args.output / "multitask-runs"
-    shared = common_arguments(args)
-    if key != "single":
-        run_dir = folder / f"{key}-seed{seed}"
-        extra = [*budget(args.steps, args), *shared, *VARIANTS[key].arguments]
-        metrics = resumable_run(args.config, run_dir, None, seed, extra)
-        return [Run(run_dir / LAST, metrics, task_names(args))]
+    if key == "single":
+        return [run for _, run in single_runs(args, seed)]
+    run_dir = args.output / "multitask-runs" / f"{key}-seed{seed}"
+    extra = [*budget(args.steps, args), *common_arguments(args), *VARIANTS[key].arguments]
+    if key == "target":
+        extra += ["--model.init_args.sampler.init_args.targets", json.dumps(targets(args, seed))]
+    metrics = resumable_run(args.config, run_dir, None, seed, extra)
+    return [Run(run_dir / LAST, metrics, task_names(args))]
+
+
+def single_runs(args: argparse.Namespace, seed: int) -> Iterator[tuple[SingleRun, Run]]:
+    """Each task trained alone from ``seed`` on its share of the budget (trained or read back)."""
     names = task_names(args)
     if args.steps < len(names):
         raise ConfigError(f"--steps {args.steps}: fewer than one step per task ({len(names)})")
-    runs = []
     for name in names:
-        run_dir = folder / f"single-{name}-seed{seed}"
+        run_dir = args.output / "multitask-runs" / f"single-{name}-seed{seed}"
         config = single_task_config(args, name, run_dir)
-        steps = args.steps // len(names)
-        extra = [*budget(steps, args), *shared, *UNIFORM]
-        runs.append(Run(run_dir / LAST, resumable_run(config, run_dir, None, seed, extra), [name]))
-    return runs
+        extra = [*budget(args.steps // len(names), args), *common_arguments(args), *UNIFORM]
+        single = SingleRun(name, config, run_dir, extra)
+        yield single, Run(run_dir / LAST, resumable_run(config, run_dir, None, seed, extra), [name])
+
+
+def targets(args: argparse.Namespace, seed: int) -> dict[str, float]:
+    """The ``target`` row's targets: each task's validation loss at the end of its single-task
+    run of ``seed`` (trained first where it is not yet)."""
+    return {single.name: single.validation_loss(seed) for single, _ in single_runs(args, seed)}
+
+
+@dataclass(frozen=True)
+class SingleRun:
+    """Where and how one task is trained alone."""
+
+    name: str
+    config: Path
+    run_dir: Path
+    extra: list[str]
+
+    def validation_loss(self, seed: int) -> float:
+        """The task's validation loss with the run's final weights."""
+        quiet = [*self.extra, "--trainer.logger", "false", "--trainer.enable_progress_bar", "false"]
+        cli = configure(self.config, self.run_dir, None, seed, quiet)
+        found = cli.trainer.validate(
+            cli.model, datamodule=cli.datamodule, ckpt_path=self.run_dir / LAST, verbose=False
+        )
+        return float(found[0][f"val/{self.name}/loss"])

@@ -16,6 +16,32 @@ import numpy as np
 from galvision.errors import ConfigError
 
 
+def positive_values(option: str, values: dict[str, float], what: str) -> dict[str, float]:
+    """``values`` (a number per task name), or a one-line error naming ``option``."""
+    bad = {name: value for name, value in values.items() if not value > 0}
+    if bad:
+        raise ConfigError(f"{option} must be positive {what}, got {bad}")
+    return dict(values)
+
+
+def check_every_task(option: str, values: dict[str, float], names: list[str], what: str) -> None:
+    """One-line error unless ``values`` has an entry for exactly the tasks ``names``."""
+    unknown = sorted(set(values) - set(names))
+    missing = sorted(set(names) - set(values))
+    if unknown or missing:
+        raise ConfigError(
+            f"{option}: names {unknown or missing} "
+            f"{'are not tasks of this run' if unknown else f'have no {what}'}; "
+            f"the tasks are {names}"
+        )
+
+
+def with_mean(found: dict[str, float], names: list[str]) -> dict[str, float]:
+    """``found`` for every task of ``names``, those without a value at the others' mean."""
+    mean = float(np.mean(list(found.values()))) if found else 0.0
+    return {name: found.get(name, mean) for name in names}
+
+
 class TaskSampler:
     """Draws tasks in fixed proportions (uniform unless a subclass says otherwise).
 
@@ -76,20 +102,10 @@ class WeightedSampler(TaskSampler):
 
     def __init__(self, weights: dict[str, float], seed: int = 0) -> None:
         super().__init__(seed)
-        bad = {name: weight for name, weight in weights.items() if not weight > 0}
-        if bad:
-            raise ConfigError(f"model.sampler.weights: weights must be positive, got {bad}")
-        self.weights = dict(weights)
+        self.weights = positive_values("model.sampler.weights", weights, "weights")
 
     def initial(self) -> dict[str, float]:
-        unknown = sorted(set(self.weights) - set(self.names))
-        missing = sorted(set(self.names) - set(self.weights))
-        if unknown or missing:
-            raise ConfigError(
-                f"model.sampler.weights: names {unknown or missing} "
-                f"{'are not tasks of this run' if unknown else 'have no weight'}; "
-                f"the tasks are {self.names}"
-            )
+        check_every_task("model.sampler.weights", self.weights, self.names, "weight")
         total = sum(self.weights.values())
         return {name: float(self.weights[name] / total) for name in self.names}
 
@@ -99,8 +115,8 @@ class ActiveSampler(TaskSampler):
 
     The rule: at validation ``v`` each task's relative improvement is
     ``r = (L[v-1] - L[v]) / |L[v-1]|`` of its validation loss ``L``. Tasks improving least get
-    most: ``target = floor + (1 - n * floor) * softmax(-r / temperature)``, and the proportions
-    move toward it, ``p = momentum * p + (1 - momentum) * target``. Relative changes make losses
+    most: ``goal = floor + (1 - n * floor) * softmax(-r / temperature)``, and the proportions
+    move toward it, ``p = momentum * p + (1 - momentum) * goal``. Relative changes make losses
     of different scales comparable; the floor keeps every task learning. A task without a
     validation loss keeps the mean improvement of the others.
 
@@ -137,18 +153,24 @@ class ActiveSampler(TaskSampler):
             for name in self.names
             if math.isfinite(losses.get(name, math.nan)) and name in self.previous
         }
-        mean = float(np.mean(list(found.values()))) if found else 0.0
-        return {name: found.get(name, mean) for name in self.names}
+        return with_mean(found, self.names)
+
+    def lags(self, losses: dict[str, float]) -> dict[str, float] | None:
+        """How far behind each task is (the furthest gets most steps); None before the second
+        validation, when there is no improvement to measure yet."""
+        if not self.previous:
+            return None
+        return {name: -gain for name, gain in self.improvements(losses).items()}
 
     def update(self, step: int, losses: dict[str, float]) -> None:
-        if self.previous:
-            gains = self.improvements(losses)
-            scores = np.array([-gains[name] / self.temperature for name in self.names])
+        lags = self.lags(losses)
+        if lags is not None:
+            scores = np.array([lags[name] / self.temperature for name in self.names])
             soft = np.exp(scores - scores.max())
-            target = self.floor + (1 - len(self.names) * self.floor) * soft / soft.sum()
+            goal = self.floor + (1 - len(self.names) * self.floor) * soft / soft.sum()
             self.proportions = {
                 name: float(self.momentum * self.proportions[name] + (1 - self.momentum) * share)
-                for name, share in zip(self.names, target, strict=True)
+                for name, share in zip(self.names, goal, strict=True)
             }
             self.record(step)
         self.previous.update({k: v for k, v in losses.items() if math.isfinite(v)})
@@ -159,3 +181,42 @@ class ActiveSampler(TaskSampler):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
         self.previous = dict(state.get("previous", {}))
+
+
+class TargetSampler(ActiveSampler):
+    """Active sampling toward a target validation loss per task (Sharma et al. 2018, "Learning
+    to Multi-Task by Active Sampling").
+
+    The rule: at every validation each task's lag is its relative excess over its target,
+    ``m = (L - T) / T``, and the proportions move toward
+    ``floor + (1 - n * floor) * softmax(m / temperature)`` as in :class:`ActiveSampler`. A task
+    far above its target gets most steps, one at or below it few; a target is typically what
+    the task reaches trained alone. A task without a validation loss keeps the mean lag.
+
+    Args:
+        targets: the validation loss each task aims for, by name (positive).
+        temperature, floor, momentum, seed: as in :class:`ActiveSampler`.
+    """
+
+    def __init__(
+        self,
+        targets: dict[str, float],
+        temperature: float = 0.1,
+        floor: float = 0.05,
+        momentum: float = 0.5,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(temperature, floor, momentum, seed)
+        self.targets = positive_values("model.sampler.targets", targets, "losses")
+
+    def start(self, names: list[str]) -> None:
+        check_every_task("model.sampler.targets", self.targets, names, "target")
+        super().start(names)
+
+    def lags(self, losses: dict[str, float]) -> dict[str, float]:
+        found = {
+            name: (losses[name] - self.targets[name]) / self.targets[name]
+            for name in self.names
+            if math.isfinite(losses.get(name, math.nan))
+        }
+        return with_mean(found, self.names)
