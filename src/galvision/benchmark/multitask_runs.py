@@ -161,8 +161,11 @@ def single_runs(args: argparse.Namespace, seed: int) -> Iterator[tuple[SingleRun
 
 def targets(args: argparse.Namespace, seed: int) -> dict[str, float]:
     """The ``target`` row's targets: each task's validation loss at the end of its single-task
-    run of ``seed`` (trained first where it is not yet)."""
-    return {single.name: single.validation_loss(seed) for single, _ in single_runs(args, seed)}
+    run of ``seed`` (trained first where it is not yet), to three significant figures."""
+    # Rounded because a target is a setting of the run: the last digits of a validation loss
+    # change with the number of threads, and would make a finished run look unfinished.
+    found = {single.name: single.validation_loss(seed) for single, _ in single_runs(args, seed)}
+    return {name: float(f"{loss:.3g}") for name, loss in found.items()}
 
 
 @dataclass(frozen=True)
