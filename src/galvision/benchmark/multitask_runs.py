@@ -27,6 +27,7 @@ UNIFORM = ("--model.init_args.sampler", "galvision.tasks.sampling.UniformSampler
 ACTIVE = ("--model.init_args.sampler", "galvision.tasks.sampling.ActiveSampler")
 TARGET = ("--model.init_args.sampler", "galvision.tasks.sampling.TargetSampler")
 TARGET_TEMPERATURE = 0.1
+VALIDATION_FILE = "validation_loss.json"  # a single-task run's final validation loss
 ADAPTER_RANK = 8
 
 
@@ -155,7 +156,7 @@ def single_runs(args: argparse.Namespace, seed: int) -> Iterator[tuple[SingleRun
         run_dir = args.output / "multitask-runs" / f"single-{name}-seed{seed}"
         config = single_task_config(args, name, run_dir)
         extra = [*budget(args.steps // len(names), args), *common_arguments(args), *UNIFORM]
-        single = SingleRun(name, config, run_dir, extra)
+        single = SingleRun(name, config, run_dir, tuple(extra))
         yield single, Run(run_dir / LAST, resumable_run(config, run_dir, None, seed, extra), [name])
 
 
@@ -175,13 +176,23 @@ class SingleRun:
     name: str
     config: Path
     run_dir: Path
-    extra: list[str]
+    extra: tuple[str, ...]
 
     def validation_loss(self, seed: int) -> float:
-        """The task's validation loss with the run's final weights."""
+        """The task's validation loss with the run's final weights, kept beside them so that a
+        benchmark read back does not validate again."""
+        checkpoint = self.run_dir / LAST
+        kept = self.run_dir / VALIDATION_FILE
+        weights = checkpoint.stat().st_mtime_ns
+        if kept.is_file():
+            stored = json.loads(kept.read_text())
+            if stored.get("weights") == weights:
+                return stored["loss"]
         quiet = [*self.extra, "--trainer.logger", "false", "--trainer.enable_progress_bar", "false"]
         cli = configure(self.config, self.run_dir, None, seed, quiet)
         found = cli.trainer.validate(
-            cli.model, datamodule=cli.datamodule, ckpt_path=self.run_dir / LAST, verbose=False
+            cli.model, datamodule=cli.datamodule, ckpt_path=checkpoint, verbose=False
         )
-        return float(found[0][f"val/{self.name}/loss"])
+        loss = float(found[0][f"val/{self.name}/loss"])
+        kept.write_text(json.dumps({"weights": weights, "loss": loss}))
+        return loss
