@@ -19,6 +19,7 @@ from galvision.heads import PixelDecoder
 from galvision.tasks import ClassificationTask, DeconvolutionTask, MultiTask, ReconstructionTask
 from galvision.tasks.sampling import (
     ActiveSampler,
+    ProgressSampler,
     TargetSampler,
     UniformSampler,
     WeightedSampler,
@@ -134,6 +135,24 @@ def test_active_keeps_a_task_without_a_loss_at_the_mean():
     sampler.update(0, {"a": 1.0, "b": 1.0, "c": 1.0})
     sampler.update(1, {"a": 0.5, "b": 1.0})  # c gave no loss: it takes the mean improvement
     assert sampler.proportions["b"] > sampler.proportions["c"] > sampler.proportions["a"]
+
+
+def test_progress_moves_toward_the_task_whose_loss_changes_most():
+    sampler = ProgressSampler(temperature=0.05, floor=0.05, momentum=0)
+    sampler.start(NAMES)
+    sampler.update(0, dict.fromkeys(NAMES, 1.0))
+    # deconv improves by 30 %, reconstruct forgets (its loss rises 10 %), the others stall.
+    sampler.update(100, {"deconv": 0.7, "reconstruct": 1.1, "classify": 1.0, "lens": 1.0})
+    shares = sampler.proportions
+    assert shares["deconv"] > shares["reconstruct"] > shares["classify"] == shares["lens"]
+    progress = np.array([0.3, 0.1, 0.0, 0.0]) / 0.05  # the rule, written out
+    expected = 0.05 + 0.8 * np.exp(progress) / np.exp(progress).sum()
+    assert list(shares.values()) == pytest.approx(expected.tolist())
+    stalled = ActiveSampler(temperature=0.05, floor=0.05, momentum=0)  # the opposite rule
+    stalled.start(NAMES)
+    stalled.update(0, dict.fromkeys(NAMES, 1.0))
+    stalled.update(100, {"deconv": 0.7, "reconstruct": 1.1, "classify": 1.0, "lens": 1.0})
+    assert min(stalled.proportions, key=stalled.proportions.get) == "deconv"
 
 
 def test_toward_targets_the_task_furthest_above_its_target_gets_most():

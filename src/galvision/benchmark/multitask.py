@@ -41,7 +41,8 @@ MASK_FRACTION = 0.5
 TUNE_IMAGES = 64
 # Row against row, each seed against itself: every multi-task row against single-task, and the
 # other samplers against uniform.
-PAIRS = (("uniform", "single"), ("active", "single"), ("active", "uniform"), ("target", "single"),
+PAIRS = (("uniform", "single"), ("active", "single"), ("active", "uniform"),
+         ("progress", "single"), ("progress", "uniform"), ("target", "single"),
          ("target", "uniform"),
          ("uncertainty", "single"), ("uncertainty", "uniform"), ("per_task", "single"),
          ("per_task", "uniform"), ("task_norms", "single"), ("task_norms", "uniform"),

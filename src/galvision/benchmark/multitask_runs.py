@@ -4,6 +4,7 @@
 - ``single``: each task alone on its own (a MultiTask of one task, so head, transforms, loss
   and data are the same), the budget split evenly between them;
 - ``uniform``, ``active``: all tasks together, drawn uniformly or by the active sampler;
+- ``progress``: drawn toward the tasks whose validation loss changes most (``ProgressSampler``);
 - ``target``: drawn by active sampling toward targets (``TargetSampler``), each task's target
   the validation loss its single-task run of the same seed ends at;
 - ``uncertainty``: drawn uniformly, their losses weighted by learned uncertainties;
@@ -25,6 +26,7 @@ from galvision.errors import ConfigError
 
 UNIFORM = ("--model.init_args.sampler", "galvision.tasks.sampling.UniformSampler")
 ACTIVE = ("--model.init_args.sampler", "galvision.tasks.sampling.ActiveSampler")
+PROGRESS = ("--model.init_args.sampler", "galvision.tasks.sampling.ProgressSampler")
 TARGET = ("--model.init_args.sampler", "galvision.tasks.sampling.TargetSampler")
 TARGET_TEMPERATURE = 0.1
 VALIDATION_FILE = "validation_loss.json"  # a single-task run's final validation loss
@@ -49,6 +51,9 @@ VARIANTS = {
     "single": Variant("single-task", "single-task fine-tuned (budget split between tasks)"),
     "uniform": Variant("uniform", "multi-task, uniform", UNIFORM),
     "active": Variant("active", "multi-task, active", ACTIVE),
+    "progress": Variant(
+        "active by progress", "multi-task, active toward learning progress", PROGRESS
+    ),
     "target": Variant(
         "active toward single-task",
         "multi-task, active toward the single-task losses",

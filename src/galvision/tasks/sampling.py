@@ -155,17 +155,18 @@ class ActiveSampler(TaskSampler):
         }
         return with_mean(found, self.names)
 
-    def lags(self, losses: dict[str, float]) -> dict[str, float] | None:
-        """How far behind each task is (the furthest gets most steps); None before the second
-        validation, when there is no improvement to measure yet."""
+    def claims(self, losses: dict[str, float]) -> dict[str, float] | None:
+        """How strongly each task claims the coming steps (the strongest gets most): here how
+        far it lags, the negative of its improvement; None before the second validation, when
+        there is no improvement to measure yet."""
         if not self.previous:
             return None
         return {name: -gain for name, gain in self.improvements(losses).items()}
 
     def update(self, step: int, losses: dict[str, float]) -> None:
-        lags = self.lags(losses)
-        if lags is not None:
-            scores = np.array([lags[name] / self.temperature for name in self.names])
+        claims = self.claims(losses)
+        if claims is not None:
+            scores = np.array([claims[name] / self.temperature for name in self.names])
             soft = np.exp(scores - scores.max())
             goal = self.floor + (1 - len(self.names) * self.floor) * soft / soft.sum()
             self.proportions = {
@@ -213,10 +214,31 @@ class TargetSampler(ActiveSampler):
         check_every_task("model.sampler.targets", self.targets, names, "target")
         super().start(names)
 
-    def lags(self, losses: dict[str, float]) -> dict[str, float]:
+    def claims(self, losses: dict[str, float]) -> dict[str, float]:
         found = {
             name: (losses[name] - self.targets[name]) / self.targets[name]
             for name in self.names
             if math.isfinite(losses.get(name, math.nan))
         }
         return with_mean(found, self.names)
+
+
+class ProgressSampler(ActiveSampler):
+    """Active sampling toward the tasks learning fastest: learning progress, after Matiisen et
+    al. 2019 ("Teacher–Student Curriculum Learning").
+
+    The rule: at validation ``v`` each task's progress is the size of its relative change,
+    ``|r|`` with ``r = (L[v-1] - L[v]) / |L[v-1]|``, and the proportions move toward
+    ``floor + (1 - n * floor) * softmax(|r| / temperature)`` as in :class:`ActiveSampler`. The
+    opposite of that sampler's rule: a task that has stopped improving gets few steps, one
+    whose loss still falls gets many, and one whose loss rises (forgetting) gets many too. A
+    task without a validation loss is given the others' mean improvement.
+
+    Args:
+        temperature, floor, momentum, seed: as in :class:`ActiveSampler`.
+    """
+
+    def claims(self, losses: dict[str, float]) -> dict[str, float] | None:
+        if not self.previous:
+            return None
+        return {name: abs(gain) for name, gain in self.improvements(losses).items()}
