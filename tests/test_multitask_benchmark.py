@@ -9,13 +9,15 @@ import yaml
 
 from galvision.benchmark.deconvolution import observe, score
 from galvision.benchmark.multitask import Evaluation, mean_and_spread, split_of
-from galvision.benchmark.multitask_runs import Run, single_task_config
+from galvision.benchmark.multitask_runs import VARIANTS, Run, single_task_config
 from galvision.benchmark.reconstruction import masked_score
+from galvision.benchmark.training import configure
 from galvision.checkpoints import load_checkpoint_data, load_checkpoint_task
 from galvision.cli import main
 from galvision.data.multitask_datamodule import MultiTaskDataModule
 from galvision.tasks import DeconvolutionTask, MultiTask
 from galvision.tasks.export_task import export_task
+from galvision.tasks.sampling import ActiveSampler, ProgressSampler, UniformSampler
 from helpers.training import csv_rows, fit_tiny, logged, task_config
 
 
@@ -43,6 +45,25 @@ def test_a_single_task_config_keeps_one_task_and_its_data(tmp_path):
     assert [task["class_path"] for task in model["tasks"]] == ["galvision.tasks.ClassificationTask"]
     assert model["names"] == ["classify"] and model["monitor_task"] == "classify"
     assert list(data["datamodules"]) == ["classify"]
+
+
+@pytest.mark.parametrize(
+    ("row", "sampler", "weighted"),
+    [
+        ("uniform", UniformSampler, False),
+        ("active", ActiveSampler, False),
+        ("progress", ProgressSampler, False),
+        ("uncertainty", UniformSampler, True),
+        ("active_uncertainty", ActiveSampler, True),
+    ],
+)
+def test_each_row_trains_with_the_sampler_and_weighting_it_names(tmp_path, row, sampler, weighted):
+    shipped = "tasks/multitask.yaml"
+    model = configure(shipped, tmp_path, 8, 0, list(VARIANTS[row].arguments)).model
+    assert type(model.sampler) is sampler
+    assert (model.log_variances is not None) == weighted
+    if sampler is not UniformSampler:  # the config's settings of the active sampler carry over
+        assert (model.sampler.floor, model.sampler.temperature) == (0.15, 0.05)
 
 
 def test_a_run_is_scored_as_its_exported_task_predicts(tmp_path_factory, tmp_path):

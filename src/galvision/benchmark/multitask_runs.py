@@ -8,6 +8,7 @@
 - ``target``: drawn by active sampling toward targets (``TargetSampler``), each task's target
   the validation loss its single-task run of the same seed ends at;
 - ``uncertainty``: drawn uniformly, their losses weighted by learned uncertainties;
+- ``active_uncertainty``: drawn by the active sampler, their losses weighted likewise;
 - ``per_task``: drawn uniformly, the optimizer's moments kept per task;
 - ``task_norms``: drawn uniformly, each task with its own offsets to the backbone's norms;
 - ``adapters``: drawn uniformly, each task with its own low-rank updates of the backbone.
@@ -25,6 +26,7 @@ from galvision.benchmark.training import LAST, configure, resumable_run
 from galvision.errors import ConfigError
 
 UNIFORM = ("--model.init_args.sampler", "galvision.tasks.sampling.UniformSampler")
+UNCERTAINTY = ("--model.init_args.loss_weighting", "uncertainty")
 ACTIVE = ("--model.init_args.sampler", "galvision.tasks.sampling.ActiveSampler")
 PROGRESS = ("--model.init_args.sampler", "galvision.tasks.sampling.ProgressSampler")
 TARGET = ("--model.init_args.sampler", "galvision.tasks.sampling.TargetSampler")
@@ -62,7 +64,12 @@ VARIANTS = {
     "uncertainty": Variant(
         "uncertainty weighting",
         "multi-task, uniform + uncertainty weighting",
-        (*UNIFORM, "--model.init_args.loss_weighting", "uncertainty"),
+        (*UNIFORM, *UNCERTAINTY),
+    ),
+    "active_uncertainty": Variant(
+        "active + uncertainty weighting",
+        "multi-task, active + uncertainty weighting",
+        (*ACTIVE, *UNCERTAINTY),
     ),
     "per_task": Variant(
         "optimizer state per task",
