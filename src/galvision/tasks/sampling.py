@@ -239,6 +239,5 @@ class ProgressSampler(ActiveSampler):
     """
 
     def claims(self, losses: dict[str, float]) -> dict[str, float] | None:
-        if not self.previous:
-            return None
-        return {name: abs(gain) for name, gain in self.improvements(losses).items()}
+        lags = super().claims(losses)
+        return None if lags is None else {name: abs(lag) for name, lag in lags.items()}
