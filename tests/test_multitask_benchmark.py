@@ -18,7 +18,7 @@ from galvision.data.multitask_datamodule import MultiTaskDataModule
 from galvision.tasks import DeconvolutionTask, MultiTask
 from galvision.tasks.export_task import export_task
 from galvision.tasks.sampling import ActiveSampler, ProgressSampler, UniformSampler
-from helpers.training import csv_rows, fit_tiny, logged, task_config
+from helpers.training import REPO, csv_rows, fit_tiny, logged, task_config
 
 
 def test_masked_score_sees_only_the_masked_pixels():
@@ -58,7 +58,7 @@ def test_a_single_task_config_keeps_one_task_and_its_data(tmp_path):
     ],
 )
 def test_each_row_trains_with_the_sampler_and_weighting_it_names(tmp_path, row, sampler, weighted):
-    shipped = "tasks/multitask.yaml"
+    shipped = REPO / "tasks" / "multitask.yaml"
     model = configure(shipped, tmp_path, 8, 0, list(VARIANTS[row].arguments)).model
     assert type(model.sampler) is sampler
     assert (model.log_variances is not None) == weighted
