@@ -6,6 +6,7 @@ import json
 import pytest
 import torch
 import yaml
+from torchjd.aggregation import PCGrad, UPGrad
 
 from galvision.benchmark.deconvolution import observe, score
 from galvision.benchmark.multitask import Evaluation, mean_and_spread, split_of
@@ -64,6 +65,25 @@ def test_each_row_trains_with_the_sampler_and_weighting_it_names(tmp_path, row, 
     assert (model.log_variances is not None) == weighted
     if sampler is not UniformSampler:  # the config's settings of the active sampler carry over
         assert (model.sampler.floor, model.sampler.temperature) == (0.15, 0.05)
+
+
+@pytest.mark.parametrize(
+    ("row", "sampler", "aggregator"),
+    [
+        ("mixed", UniformSampler, type(None)),
+        ("mixed_active", ActiveSampler, type(None)),
+        ("mixed_upgrad", UniformSampler, UPGrad),
+        ("mixed_pcgrad", UniformSampler, PCGrad),
+    ],
+)
+def test_the_every_task_rows_step_every_task_and_combine_as_they_name(
+    tmp_path, row, sampler, aggregator
+):
+    shipped = REPO / "tasks" / "multitask.yaml"
+    model = configure(shipped, tmp_path, 8, 0, list(VARIANTS[row].arguments)).model
+    assert model.tasks_per_step == "all"
+    assert type(model.sampler) is sampler
+    assert type(model.gradient_aggregator) is aggregator
 
 
 def test_a_run_is_scored_as_its_exported_task_predicts(tmp_path_factory, tmp_path):

@@ -47,7 +47,9 @@ PAIRS = (("uniform", "single"), ("active", "single"), ("active", "uniform"),
          ("uncertainty", "single"), ("uncertainty", "uniform"), ("active_uncertainty", "uniform"),
          ("active_uncertainty", "uncertainty"), ("per_task", "single"),
          ("per_task", "uniform"), ("task_norms", "single"), ("task_norms", "uniform"),
-         ("adapters", "single"), ("adapters", "uniform"), ("single", "frozen"))  # fmt: skip
+         ("adapters", "single"), ("adapters", "uniform"), ("mixed", "single"),
+         ("mixed", "uniform"), ("mixed_active", "mixed"), ("mixed_active", "active"),
+         ("mixed_upgrad", "mixed"), ("mixed_pcgrad", "mixed"), ("single", "frozen"))  # fmt: skip
 PAIRED_COLUMNS = ("deconv_psnr", "deconv_ssim", "reconstruct_psnr", "reconstruct_ssim")
 
 
@@ -253,8 +255,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument(
         "--rows", nargs="+", choices=list(VARIANTS), default=list(DEFAULT_ROWS),
-        help="trained rows (frozen needs --foundation; progress, target, active_uncertainty, "
-        "per_task, task_norms, adapters only when named)",
+        help="trained rows (frozen needs --foundation; the rows after uncertainty only when "
+        "named)",
     )  # fmt: skip
     parser.add_argument(
         "--test-batches", type=int, help="test batches per task for accuracy and AUROC (all)"

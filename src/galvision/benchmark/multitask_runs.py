@@ -11,7 +11,11 @@
 - ``active_uncertainty``: drawn by the active sampler, their losses weighted likewise;
 - ``per_task``: drawn uniformly, the optimizer's moments kept per task;
 - ``task_norms``: drawn uniformly, each task with its own offsets to the backbone's norms;
-- ``adapters``: drawn uniformly, each task with its own low-rank updates of the backbone.
+- ``adapters``: drawn uniformly, each task with its own low-rank updates of the backbone;
+- ``mixed``, ``mixed_active``: every task each step, on equal shares of the step or on the
+  shares the active sampler gives;
+- ``mixed_upgrad``, ``mixed_pcgrad``: every task each step on equal shares, the tasks'
+  gradients on the backbone combined by UPGrad or PCGrad (torchjd) rather than summed.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ UNCERTAINTY = ("--model.init_args.loss_weighting", "uncertainty")
 ACTIVE = ("--model.init_args.sampler", "galvision.tasks.sampling.ActiveSampler")
 PROGRESS = ("--model.init_args.sampler", "galvision.tasks.sampling.ProgressSampler")
 TARGET = ("--model.init_args.sampler", "galvision.tasks.sampling.TargetSampler")
+MIXED = ("--model.init_args.tasks_per_step", "all")
+AGGREGATOR = "--model.init_args.gradient_aggregator"
 TARGET_TEMPERATURE = 0.1
 VALIDATION_FILE = "validation_loss.json"  # a single-task run's final validation loss
 ADAPTER_RANK = 8
@@ -85,6 +91,24 @@ VARIANTS = {
         "adapters per task",
         f"multi-task, uniform, rank-{ADAPTER_RANK} adapters per task",
         (*UNIFORM, "--model.init_args.adapter_rank", str(ADAPTER_RANK)),
+    ),
+    "mixed": Variant(
+        "every task each step", "multi-task, every task each step, equal shares", (*UNIFORM, *MIXED)
+    ),
+    "mixed_active": Variant(
+        "every task each step, active shares",
+        "multi-task, every task each step, active shares",
+        (*ACTIVE, *MIXED),
+    ),
+    "mixed_upgrad": Variant(
+        "every task each step, UPGrad",
+        "multi-task, every task each step, gradients combined by UPGrad",
+        (*UNIFORM, *MIXED, AGGREGATOR, "torchjd.aggregation.UPGrad"),
+    ),
+    "mixed_pcgrad": Variant(
+        "every task each step, PCGrad",
+        "multi-task, every task each step, gradients combined by PCGrad",
+        (*UNIFORM, *MIXED, AGGREGATOR, "torchjd.aggregation.PCGrad"),
     ),
 }
 

@@ -1,4 +1,5 @@
-"""MultiTask: one backbone trained on several tasks at once, a sampler choosing each step's task."""
+"""MultiTask: one backbone trained on several tasks at once, a sampler choosing each step's task
+or each task's share of the step."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from lightning.pytorch.strategies import DDPStrategy
 from torch import nn
+from torchjd.aggregation import Aggregator
+from torchjd.autojac import backward as jacobian_backward
+from torchjd.autojac import jac_to_grad
 from torchmetrics import MeanMetric
 
 from galvision.checkpoints import import_class
@@ -62,6 +66,16 @@ def record_task_configs(tasks: list[GalaxyTask], config: Mapping[str, Any]) -> N
         task._hparams_initial = copy.deepcopy(task.hparams)
 
 
+def share_of(batch: dict, share: float) -> dict:
+    """The first ``share`` of ``batch`` (at least one item): its tensors and lists cut alike."""
+    size = next(len(value) for value in batch.values() if isinstance(value, torch.Tensor))
+    count = min(max(round(share * size), 1), size)
+    return {
+        key: value[:count] if isinstance(value, torch.Tensor | list | tuple) else value
+        for key, value in batch.items()
+    }
+
+
 def task_names(tasks: list[GalaxyTask], names: list[str] | None) -> list[str]:
     """The name each task logs under: ``names`` or each class's ``name``, checked unique."""
     chosen = list(names) if names is not None else [task.name for task in tasks]
@@ -83,10 +97,12 @@ class MultiTask(GalaxyTask):
     """Several tasks learning together on one backbone instance.
 
     Each task keeps its head, transforms, loss and metrics, and logs under its name
-    (``val/deconv/psnr``). Every training step the ``sampler`` picks one task, which learns
-    from its own batch; the optimizer (with layer decay and freezing as in any task) covers
-    the backbone and every head. Its data is a ``MultiTaskDataModule`` with a datamodule per
-    task name. ``galvision export --task NAME`` turns a checkpoint into one task's own.
+    (``val/deconv/psnr``). Every training step either the ``sampler`` picks one task, which
+    learns from its own batch, or every task learns from the share of its batch the sampler's
+    proportions give it (``tasks_per_step: all``). The optimizer (with layer decay and
+    freezing as in any task) covers the backbone and every head. Its data is a
+    ``MultiTaskDataModule`` with a datamodule per task name. ``galvision export --task NAME``
+    turns a checkpoint into one task's own.
 
     Args:
         backbone: the shared backbone.
@@ -94,6 +110,12 @@ class MultiTask(GalaxyTask):
             own optimizer settings are not used.
         names: what each task logs under; default each class's ``name`` (``deconv``, ...).
         sampler: how tasks are drawn (default uniform); see ``galvision.tasks.sampling``.
+        tasks_per_step: ``one``, a task drawn by the sampler each step; ``all``, every task
+            each step, on the first ``p`` of its batch and its loss weighted by ``p``, its
+            proportion: the same data and weight per task as drawing, without the draws.
+        gradient_aggregator: with ``tasks_per_step: all``, how the tasks' gradients on the
+            backbone combine into one (a ``torchjd.aggregation`` aggregator, e.g. ``UPGrad``
+            or ``PCGrad``, which leave out the parts where tasks conflict); default their sum.
         monitor_task: the task whose own metric chooses the best checkpoint (default the first).
         loss_weighting: ``uncertainty`` scales each task's loss by a learned precision
             (Kendall, Gal & Cipolla 2018): ``exp(-s) * loss + s`` for the drawn task.
@@ -112,7 +134,9 @@ class MultiTask(GalaxyTask):
 
     module_arguments = ("backbone", "tasks", "sampler", "optimizer", "lr_scheduler")
     # Left out of benchmark run digests while at their defaults.
-    later_arguments = ("optimizer_state", "task_norms", "adapter_rank")
+    later_arguments = (
+        "optimizer_state", "task_norms", "adapter_rank", "tasks_per_step", "gradient_aggregator"
+    )  # fmt: skip
     name = "multitask"
 
     def __init__(
@@ -122,6 +146,8 @@ class MultiTask(GalaxyTask):
         names: list[str] | None = None,
         sampler: TaskSampler | None = None,
         monitor_task: str | None = None,
+        tasks_per_step: Literal["one", "all"] = "one",
+        gradient_aggregator: Aggregator | None = None,
         loss_weighting: Literal["none", "uncertainty"] = "none",
         optimizer_state: Literal["shared", "per_task"] = "shared",
         task_norms: bool = False,
@@ -153,10 +179,31 @@ class MultiTask(GalaxyTask):
                 f"model.optimizer_state={optimizer_state!r}: choose 'shared' or 'per_task'"
             )
         self.optimizer_state = optimizer_state
+        self.tasks_per_step = tasks_per_step
+        self.gradient_aggregator = gradient_aggregator
+        self.check_step_options()
+        self.step_losses: dict[str, torch.Tensor] = {}
         self.task_norms = TaskNorms(backbone, self.names) if task_norms else None
         self.task_adapters = (
             TaskAdapters(backbone, self.names, adapter_rank) if adapter_rank else None
         )
+
+    def check_step_options(self) -> None:
+        """One-line errors for step options that do not go together."""
+        if self.tasks_per_step not in ("one", "all"):
+            raise ConfigError(
+                f"model.tasks_per_step={self.tasks_per_step!r}: choose 'one' or 'all'"
+            )
+        if self.tasks_per_step == "all" and self.optimizer_state == "per_task":
+            raise ConfigError(
+                "model.optimizer_state=per_task keeps a state for the task of each step; with "
+                "model.tasks_per_step=all every task shares the step, use 'shared'"
+            )
+        if self.gradient_aggregator is not None and self.tasks_per_step != "all":
+            raise ConfigError(
+                "model.gradient_aggregator combines the gradients of the tasks of one step; "
+                "set model.tasks_per_step=all"
+            )
 
     @property
     def names(self) -> list[str]:
@@ -202,17 +249,33 @@ class MultiTask(GalaxyTask):
                 f"data.datamodules are named {list(sources)} but the tasks are {self.names}; "
                 "give each task, in order, its datamodule under its name"
             )
-        strategy = getattr(self._trainer, "strategy", None)
-        if isinstance(strategy, DDPStrategy) and not strategy._ddp_kwargs.get(
-            "find_unused_parameters"
-        ):
-            raise ConfigError(
-                "trainer.strategy: a MultiTask step leaves the other tasks' heads unused; use "
-                "--trainer.strategy ddp_find_unused_parameters_true"
-            )
+        self.check_trainer()
         for name, task in self.tasks.items():
             task.join(self, name, sources[name] if sources is not None else None)
             task.setup(stage)
+
+    def check_trainer(self) -> None:
+        """One-line errors for a strategy or precision the step options cannot run under."""
+        strategy = getattr(self._trainer, "strategy", None)
+        if isinstance(strategy, DDPStrategy):
+            if self.gradient_aggregator is not None:
+                raise ConfigError(
+                    "model.gradient_aggregator sets the gradients itself, past DDP's reduction; "
+                    "train it on one device, or leave the aggregator out"
+                )
+            if self.tasks_per_step == "one" and not strategy._ddp_kwargs.get(
+                "find_unused_parameters"
+            ):
+                raise ConfigError(
+                    "trainer.strategy: a MultiTask step leaves the other tasks' heads unused; "
+                    "use --trainer.strategy ddp_find_unused_parameters_true"
+                )
+        precision = str(getattr(self._trainer, "precision", ""))
+        if self.gradient_aggregator is not None and precision.startswith("16"):
+            raise ConfigError(
+                f"trainer.precision={precision}: the gradient aggregator takes unscaled losses; "
+                "use bf16-mixed or 32"
+            )
 
     def build_optimizer(self) -> torch.optim.Optimizer:
         """The configured optimizer, with one state per task when ``optimizer_state`` says so."""
@@ -235,19 +298,48 @@ class MultiTask(GalaxyTask):
             yield
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
-        name = self.sampler.draw(self.global_step)
-        optimizer = self.trainer.optimizers[0] if self.trainer.optimizers else None
-        if isinstance(optimizer, TaskwiseOptimizer):
-            optimizer.select(name)
-        task = self.tasks[name]
-        with self.conditioned_on(name):
-            loss = task.shared_step(task.prepare(batch[name], "train"), "train")["loss"]
-        if self.log_variances is not None:
-            log_variance = self.log_variances[self.names.index(name)]
-            loss = torch.exp(-log_variance) * loss + log_variance
-            self.log(f"train/{name}/log_variance", log_variance, on_step=True, on_epoch=False)
+        if self.tasks_per_step == "one":
+            name = self.sampler.draw(self.global_step)
+            optimizer = self.trainer.optimizers[0] if self.trainer.optimizers else None
+            if isinstance(optimizer, TaskwiseOptimizer):
+                optimizer.select(name)
+            self.step_losses = {name: self.task_loss(name, batch[name])}
+        else:
+            self.step_losses = {
+                name: share * self.task_loss(name, share_of(batch[name], share))
+                for name, share in self.sampler.proportions.items()
+            }
+        loss = torch.stack(list(self.step_losses.values())).sum()
         self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=False)
         return loss
+
+    def task_loss(self, name: str, batch: dict) -> torch.Tensor:
+        """Task ``name``'s training loss on ``batch``, weighted by its learned uncertainty
+        where ``loss_weighting`` says so."""
+        task = self.tasks[name]
+        with self.conditioned_on(name):
+            loss = task.shared_step(task.prepare(batch, "train"), "train")["loss"]
+        if self.log_variances is None:
+            return loss
+        log_variance = self.log_variances[self.names.index(name)]
+        self.log(f"train/{name}/log_variance", log_variance, on_step=True, on_epoch=False)
+        return torch.exp(-log_variance) * loss + log_variance
+
+    def backward(self, loss: torch.Tensor, *args: Any, **kwargs: Any) -> None:
+        """The step's gradients: of ``loss``, or through the gradient aggregator, if set."""
+        losses, self.step_losses = list(self.step_losses.values()), {}
+        shared = [p for p in self.backbone.parameters() if p.requires_grad]
+        if self.gradient_aggregator is None or not shared:
+            super().backward(loss, *args, **kwargs)
+            return
+        # One row per task of the Jacobian on the shared weights, combined by the aggregator;
+        # one task at a time (chunk 1), as each loss reaches only its own part of the graph.
+        jacobian_backward(losses, inputs=shared, retain_graph=True, parallel_chunk_size=1)
+        jac_to_grad(shared, self.gradient_aggregator)
+        shared_ids = {id(p) for p in shared}
+        own = [p for p in self.parameters() if p.requires_grad and id(p) not in shared_ids]
+        if own:
+            torch.autograd.backward(loss, inputs=own)
 
     def evaluation_step(self, batch: dict, dataloader_idx: int, stage: str) -> None:
         """A validation or test batch of the task whose loader ``dataloader_idx`` is."""
