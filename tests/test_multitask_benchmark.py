@@ -10,7 +10,7 @@ from torchjd.aggregation import PCGrad, UPGrad
 
 from galvision.benchmark.deconvolution import observe, score
 from galvision.benchmark.multitask import Evaluation, mean_and_spread, split_of
-from galvision.benchmark.multitask_runs import VARIANTS, Run, single_task_config
+from galvision.benchmark.multitask_runs import VARIANTS, Run, budget, single_task_config
 from galvision.benchmark.reconstruction import masked_score
 from galvision.benchmark.training import configure
 from galvision.checkpoints import load_checkpoint_data, load_checkpoint_task
@@ -46,6 +46,18 @@ def test_a_single_task_config_keeps_one_task_and_its_data(tmp_path):
     assert [task["class_path"] for task in model["tasks"]] == ["galvision.tasks.ClassificationTask"]
     assert model["names"] == ["classify"] and model["monitor_task"] == "classify"
     assert list(data["datamodules"]) == ["classify"]
+
+
+def test_the_small_batch_single_task_run_sees_the_same_data_and_test_images(tmp_path):
+    shipped = REPO / "tasks" / "multitask.yaml"
+    args = argparse.Namespace(config=shipped, output=tmp_path, updates=4, test_batches=2)
+    for name, size in [("classify", 32), ("lens", 64)]:  # the shipped batch sizes
+        path = single_task_config(args, name, tmp_path / name, shrink=4)
+        source = yaml.safe_load(path.read_text())["data"]["init_args"]["datamodules"][name]
+        assert source["init_args"]["batch_size"] == size // 4
+    full, small = budget(120, args), budget(480, args, shrink=4)
+    assert full[full.index("--trainer.limit_test_batches") + 1] == "2"
+    assert small[small.index("--trainer.limit_test_batches") + 1] == "8"
 
 
 @pytest.mark.parametrize(

@@ -48,8 +48,9 @@ PAIRS = (("uniform", "single"), ("active", "single"), ("active", "uniform"),
          ("active_uncertainty", "uncertainty"), ("per_task", "single"),
          ("per_task", "uniform"), ("task_norms", "single"), ("task_norms", "uniform"),
          ("adapters", "single"), ("adapters", "uniform"), ("mixed", "single"),
-         ("mixed", "uniform"), ("mixed_active", "mixed"), ("mixed_active", "active"),
-         ("mixed_upgrad", "mixed"), ("mixed_pcgrad", "mixed"), ("single", "frozen"))  # fmt: skip
+         ("mixed", "single_small"), ("mixed", "uniform"), ("mixed_active", "mixed"),
+         ("mixed_active", "active"), ("mixed_upgrad", "mixed"), ("mixed_pcgrad", "mixed"),
+         ("single_small", "single"), ("single", "frozen"))  # fmt: skip
 PAIRED_COLUMNS = ("deconv_psnr", "deconv_ssim", "reconstruct_psnr", "reconstruct_ssim")
 
 

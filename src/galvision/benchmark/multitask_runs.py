@@ -3,6 +3,8 @@
 - ``frozen``: the foundation only, its backbone frozen, the heads trained together;
 - ``single``: each task alone on its own (a MultiTask of one task, so head, transforms, loss
   and data are the same), the budget split evenly between them;
+- ``single_small``: each task alone for every step of the budget, on ``1/n`` of its batch for
+  ``n`` tasks: the data and compute of ``single``, the updates of the every-task rows;
 - ``uniform``, ``active``: all tasks together, drawn uniformly or by the active sampler;
 - ``progress``: drawn toward the tasks whose validation loss changes most (``ProgressSampler``);
 - ``target``: drawn by active sampling toward targets (``TargetSampler``), each task's target
@@ -57,6 +59,10 @@ VARIANTS = {
         (*UNIFORM, "--model.init_args.freeze_backbone", "true"),
     ),
     "single": Variant("single-task", "single-task fine-tuned (budget split between tasks)"),
+    "single_small": Variant(
+        "single-task, small batches",
+        "single-task fine-tuned, every step on a 1/n batch (budget split between tasks)",
+    ),
     "uniform": Variant("uniform", "multi-task, uniform", UNIFORM),
     "active": Variant("active", "multi-task, active", ACTIVE),
     "progress": Variant(
@@ -126,14 +132,15 @@ class Run:
     tasks: list[str]
 
 
-def budget(steps: int, args: argparse.Namespace) -> list[str]:
+def budget(steps: int, args: argparse.Namespace, shrink: int = 1) -> list[str]:
     """``steps`` steps, validated (and the active proportions re-estimated) ``--updates`` times,
-    tested on ``--test-batches`` batches of each task (all when None)."""
+    tested on ``--test-batches`` batches of each task (all when None), each ``shrink`` times
+    smaller (so as many times more of them)."""
     every = max(steps // args.updates, 1)
     tested = (
         []
         if args.test_batches is None
-        else ["--trainer.limit_test_batches", str(args.test_batches)]
+        else ["--trainer.limit_test_batches", str(args.test_batches * shrink)]
     )
     schedule = ["--model.init_args.lr_scheduler.init_args.total_steps", str(steps)]
     return ["--trainer.max_steps", str(steps), "--trainer.val_check_interval", str(every),
@@ -152,8 +159,9 @@ def task_names(args: argparse.Namespace) -> list[str]:
     return configure(args.config, args.output / "multitask-runs" / "probe", None, 0, []).model.names
 
 
-def single_task_config(args: argparse.Namespace, name: str, run_dir: Path) -> Path:
-    """The config with only task ``name`` and its data, resolved into ``run_dir/task.yaml``."""
+def single_task_config(args: argparse.Namespace, name: str, run_dir: Path, shrink: int = 1) -> Path:
+    """The config with only task ``name`` and its data, its batches ``shrink`` times smaller,
+    resolved into ``run_dir/task.yaml``."""
     cli = configure(args.config, run_dir, None, 0, [])
     config = cli.config
     position = cli.model.names.index(name)
@@ -161,6 +169,8 @@ def single_task_config(args: argparse.Namespace, name: str, run_dir: Path) -> Pa
     model.tasks = [model.tasks[position]]
     model.names, model.monitor_task = [name], name
     data.datamodules = {name: data.datamodules[name]}
+    if shrink > 1:
+        data.datamodules[name].init_args.batch_size //= shrink
     for callback in config.trainer.callbacks or []:
         settings = callback.get("init_args")
         if settings is not None and settings.get("monitor") == cli.model.monitor[0]:
@@ -173,8 +183,8 @@ def single_task_config(args: argparse.Namespace, name: str, run_dir: Path) -> Pa
 
 def train_variant(args: argparse.Namespace, key: str, seed: int) -> list[Run]:
     """The runs of one row and seed (one, or one per task for ``single``)."""
-    if key == "single":
-        return [run for _, run in single_runs(args, seed)]
+    if key in ("single", "single_small"):
+        return [run for _, run in single_runs(args, seed, small=key == "single_small")]
     run_dir = args.output / "multitask-runs" / f"{key}-seed{seed}"
     extra = [*budget(args.steps, args), *common_arguments(args), *VARIANTS[key].arguments]
     if key == "target":
@@ -183,15 +193,20 @@ def train_variant(args: argparse.Namespace, key: str, seed: int) -> list[Run]:
     return [Run(run_dir / LAST, metrics, task_names(args))]
 
 
-def single_runs(args: argparse.Namespace, seed: int) -> Iterator[tuple[SingleRun, Run]]:
-    """Each task trained alone from ``seed`` on its share of the budget (trained or read back)."""
+def single_runs(
+    args: argparse.Namespace, seed: int, small: bool = False
+) -> Iterator[tuple[SingleRun, Run]]:
+    """Each task trained alone from ``seed`` (trained or read back): on its share of the
+    budget, or, ``small``, on every step of it with its batch split as the tasks share it."""
     names = task_names(args)
     if args.steps < len(names):
         raise ConfigError(f"--steps {args.steps}: fewer than one step per task ({len(names)})")
+    shrink = len(names) if small else 1
     for name in names:
-        run_dir = args.output / "multitask-runs" / f"single-{name}-seed{seed}"
-        config = single_task_config(args, name, run_dir)
-        extra = [*budget(args.steps // len(names), args), *common_arguments(args), *UNIFORM]
+        run_dir = args.output / "multitask-runs" / f"single{'_small' * small}-{name}-seed{seed}"
+        config = single_task_config(args, name, run_dir, shrink)
+        steps = args.steps // len(names) * shrink
+        extra = [*budget(steps, args, shrink), *common_arguments(args), *UNIFORM]
         single = SingleRun(name, config, run_dir, tuple(extra))
         yield single, Run(run_dir / LAST, resumable_run(config, run_dir, None, seed, extra), [name])
 
