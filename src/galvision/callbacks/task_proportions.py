@@ -11,14 +11,17 @@ from galvision.callbacks.writing import write_csv
 from galvision.errors import ConfigError
 
 
-def save_proportions(history: list[tuple[int, dict[str, float]]], path: Path) -> Path:
-    """Each task's proportion of training steps against the step, as a step plot."""
+def save_proportions(
+    history: list[tuple[int, dict[str, float]]], path: Path, what: str = "proportion of steps"
+) -> Path:
+    """Each task's proportion (``what`` it is a proportion of) against the step, as a step
+    plot."""
     steps = [step for step, _ in history]
     figure, axis = plt.subplots(figsize=(6, 3.5))
     for name in history[0][1]:
         axis.step(steps, [shares[name] for _, shares in history], where="post", label=name)
     axis.set_xlabel("training step")
-    axis.set_ylabel("proportion of steps")
+    axis.set_ylabel(what)
     axis.set_ylim(0, 1)
     axis.legend(fontsize=8)
     figure.tight_layout()
@@ -59,4 +62,6 @@ class TaskProportionsPlot(L.Callback):
             ("step", *names),
             ((step, *(shares[name] for name in names)) for step, shares in history),
         )
-        save_proportions(history, folder / "task_proportions.png")
+        every_task = getattr(pl_module, "tasks_per_step", "one") == "all"
+        what = "share of each step" if every_task else "proportion of steps"
+        save_proportions(history, folder / "task_proportions.png", what)

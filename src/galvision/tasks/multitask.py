@@ -13,8 +13,6 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from lightning.pytorch.strategies import DDPStrategy
 from torch import nn
 from torchjd.aggregation import Aggregator
-from torchjd.autojac import backward as jacobian_backward
-from torchjd.autojac import jac_to_grad
 from torchmetrics import MeanMetric
 
 from galvision.checkpoints import import_class
@@ -74,6 +72,16 @@ def share_of(batch: dict, share: float) -> dict:
         key: value[:count] if isinstance(value, torch.Tensor | list | tuple) else value
         for key, value in batch.items()
     }
+
+
+def flat(grad: torch.Tensor | None, parameter: torch.Tensor) -> torch.Tensor:
+    """``grad`` of ``parameter`` as a vector, zeros where the parameter had no part."""
+    return (torch.zeros_like(parameter) if grad is None else grad).flatten()
+
+
+def accumulate(parameter: torch.Tensor, grad: torch.Tensor) -> None:
+    """Add ``grad`` to ``parameter``'s gradient, as a backward pass would."""
+    parameter.grad = grad.detach().clone() if parameter.grad is None else parameter.grad + grad
 
 
 def task_names(tasks: list[GalaxyTask], names: list[str] | None) -> list[str]:
@@ -332,14 +340,23 @@ class MultiTask(GalaxyTask):
         if self.gradient_aggregator is None or not shared:
             super().backward(loss, *args, **kwargs)
             return
-        # One row per task of the Jacobian on the shared weights, combined by the aggregator;
-        # one task at a time (chunk 1), as each loss reaches only its own part of the graph.
-        jacobian_backward(losses, inputs=shared, retain_graph=True, parallel_chunk_size=1)
-        jac_to_grad(shared, self.gradient_aggregator)
         shared_ids = {id(p) for p in shared}
         own = [p for p in self.parameters() if p.requires_grad and id(p) not in shared_ids]
-        if own:
-            torch.autograd.backward(loss, inputs=own)
+        # Each task's gradient by its own backward pass, which reaches only its share of the
+        # step: the Jacobian's rows for the cost of one pass over the whole step.
+        rows = []
+        for task_loss in losses:
+            grads = torch.autograd.grad(
+                task_loss, [*shared, *own], retain_graph=True, allow_unused=True
+            )
+            on_shared, on_own = grads[: len(shared)], grads[len(shared) :]
+            rows.append(torch.cat([flat(g, p) for g, p in zip(on_shared, shared, strict=True)]))
+            for grad, p in zip(on_own, own, strict=True):
+                if grad is not None:
+                    accumulate(p, grad)
+        combined = self.gradient_aggregator(torch.stack(rows))
+        for part, p in zip(combined.split([p.numel() for p in shared]), shared, strict=True):
+            accumulate(p, part.view_as(p))
 
     def evaluation_step(self, batch: dict, dataloader_idx: int, stage: str) -> None:
         """A validation or test batch of the task whose loader ``dataloader_idx`` is."""
