@@ -9,12 +9,13 @@ import torch
 from torchjd.aggregation import UPGrad
 
 from galvision.backbones import Backbone
+from galvision.benchmark.training import configure
 from galvision.errors import ConfigError
 from galvision.heads import PixelDecoder
 from galvision.tasks import ClassificationTask, DeconvolutionTask, MultiTask
 from galvision.tasks.multitask import share_of
-from galvision.tasks.sampling import WeightedSampler
-from helpers.training import fit_tiny, logged, two_process_fit
+from galvision.tasks.sampling import UniformSampler, WeightedSampler
+from helpers.training import REPO, fit_tiny, logged, two_process_fit
 
 SHARES = {"deconv": 0.75, "classify": 0.25}
 ALL = ("--model.init_args.tasks_per_step", "all")
@@ -160,3 +161,11 @@ def test_an_aggregator_refuses_scaled_half_precision(tiny_backbone_kwargs):
         multitask.check_trainer()
     multitask._trainer = SimpleNamespace(strategy=None, precision="bf16-mixed")
     multitask.check_trainer()
+
+
+def test_the_every_task_overlay_steps_every_task_on_equal_shares(tmp_path):
+    configs = [REPO / "tasks" / "multitask.yaml",
+               REPO / "configs" / "overlays" / "multitask_every_task.yaml"]  # fmt: skip
+    model = configure(configs, tmp_path, 8, 0, []).model
+    assert model.tasks_per_step == "all" and type(model.sampler) is UniformSampler
+    assert model.gradient_aggregator is None
