@@ -126,7 +126,7 @@ class MultiTask(GalaxyTask):
             or ``PCGrad``, which leave out the parts where tasks conflict); default their sum.
         monitor_task: the task whose own metric chooses the best checkpoint (default the first).
         loss_weighting: ``uncertainty`` scales each task's loss by a learned precision
-            (Kendall, Gal & Cipolla 2018): ``exp(-s) * loss + s`` for the drawn task.
+            (Kendall, Gal & Cipolla 2018): ``exp(-s) * loss + s`` for each task of the step.
         optimizer_state: ``shared``, one optimizer state for every task; ``per_task``, the
             optimizer's moments kept per task (:class:`~galvision.optim.TaskwiseOptimizer`),
             so a task's step is not scaled by the others' gradients.
