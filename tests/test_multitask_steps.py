@@ -13,7 +13,7 @@ from galvision.benchmark.training import configure
 from galvision.errors import ConfigError
 from galvision.heads import PixelDecoder
 from galvision.tasks import ClassificationTask, DeconvolutionTask, MultiTask
-from galvision.tasks.multitask import share_of
+from galvision.tasks.joint_steps import share_of
 from galvision.tasks.sampling import UniformSampler, WeightedSampler
 from helpers.training import REPO, fit_tiny, logged, two_process_fit
 

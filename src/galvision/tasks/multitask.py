@@ -19,6 +19,7 @@ from galvision.checkpoints import import_class
 from galvision.errors import ConfigError
 from galvision.optim import TaskwiseOptimizer
 from galvision.tasks.base import GalaxyTask, default_optimizer
+from galvision.tasks.joint_steps import aggregated_backward, share_of
 from galvision.tasks.sampling import TaskSampler, UniformSampler
 from galvision.tasks.task_adapters import TaskAdapters
 from galvision.tasks.task_conditioning import TaskConditioning
@@ -62,26 +63,6 @@ def record_task_configs(tasks: list[GalaxyTask], config: Mapping[str, Any]) -> N
     for position, task in enumerate(tasks):
         task._set_hparams(task_config(config, position))
         task._hparams_initial = copy.deepcopy(task.hparams)
-
-
-def share_of(batch: dict, share: float) -> dict:
-    """The first ``share`` of ``batch`` (at least one item): its tensors and lists cut alike."""
-    size = next(len(value) for value in batch.values() if isinstance(value, torch.Tensor))
-    count = min(max(round(share * size), 1), size)
-    return {
-        key: value[:count] if isinstance(value, torch.Tensor | list | tuple) else value
-        for key, value in batch.items()
-    }
-
-
-def flat(grad: torch.Tensor | None, parameter: torch.Tensor) -> torch.Tensor:
-    """``grad`` of ``parameter`` as a vector, zeros where the parameter had no part."""
-    return (torch.zeros_like(parameter) if grad is None else grad).flatten()
-
-
-def accumulate(parameter: torch.Tensor, grad: torch.Tensor) -> None:
-    """Add ``grad`` to ``parameter``'s gradient, as a backward pass would."""
-    parameter.grad = grad.detach().clone() if parameter.grad is None else parameter.grad + grad
 
 
 def task_names(tasks: list[GalaxyTask], names: list[str] | None) -> list[str]:
@@ -342,21 +323,7 @@ class MultiTask(GalaxyTask):
             return
         shared_ids = {id(p) for p in shared}
         own = [p for p in self.parameters() if p.requires_grad and id(p) not in shared_ids]
-        # Each task's gradient by its own backward pass, which reaches only its share of the
-        # step: the Jacobian's rows for the cost of one pass over the whole step.
-        rows = []
-        for task_loss in losses:
-            grads = torch.autograd.grad(
-                task_loss, [*shared, *own], retain_graph=True, allow_unused=True
-            )
-            on_shared, on_own = grads[: len(shared)], grads[len(shared) :]
-            rows.append(torch.cat([flat(g, p) for g, p in zip(on_shared, shared, strict=True)]))
-            for grad, p in zip(on_own, own, strict=True):
-                if grad is not None:
-                    accumulate(p, grad)
-        combined = self.gradient_aggregator(torch.stack(rows))
-        for part, p in zip(combined.split([p.numel() for p in shared]), shared, strict=True):
-            accumulate(p, part.view_as(p))
+        aggregated_backward(losses, shared, own, self.gradient_aggregator)
 
     def evaluation_step(self, batch: dict, dataloader_idx: int, stage: str) -> None:
         """A validation or test batch of the task whose loader ``dataloader_idx`` is."""
