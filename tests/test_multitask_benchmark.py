@@ -84,6 +84,7 @@ def test_each_row_trains_with_the_sampler_and_weighting_it_names(tmp_path, row, 
     [
         ("mixed", UniformSampler, type(None)),
         ("mixed_active", ActiveSampler, type(None)),
+        ("mixed_uncertainty", UniformSampler, type(None)),
         ("mixed_upgrad", UniformSampler, UPGrad),
         ("mixed_pcgrad", UniformSampler, PCGrad),
     ],
@@ -96,6 +97,7 @@ def test_the_every_task_rows_step_every_task_and_combine_as_they_name(
     assert model.tasks_per_step == "all"
     assert type(model.sampler) is sampler
     assert type(model.gradient_aggregator) is aggregator
+    assert (model.log_variances is not None) == row.endswith("uncertainty")
 
 
 def test_a_run_is_scored_as_its_exported_task_predicts(tmp_path_factory, tmp_path):

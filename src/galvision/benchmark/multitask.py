@@ -49,8 +49,9 @@ PAIRS = (("uniform", "single"), ("active", "single"), ("active", "uniform"),
          ("per_task", "uniform"), ("task_norms", "single"), ("task_norms", "uniform"),
          ("adapters", "single"), ("adapters", "uniform"), ("mixed", "single"),
          ("mixed", "single_small"), ("mixed", "uniform"), ("mixed_active", "mixed"),
-         ("mixed_active", "active"), ("mixed_upgrad", "mixed"), ("mixed_pcgrad", "mixed"),
-         ("single_small", "single"), ("single", "frozen"))  # fmt: skip
+         ("mixed_active", "active"), ("mixed_uncertainty", "mixed"),
+         ("mixed_uncertainty", "uncertainty"), ("mixed_upgrad", "mixed"),
+         ("mixed_pcgrad", "mixed"), ("single_small", "single"), ("single", "frozen"))  # fmt: skip
 PAIRED_COLUMNS = ("deconv_psnr", "deconv_ssim", "reconstruct_psnr", "reconstruct_ssim")
 
 

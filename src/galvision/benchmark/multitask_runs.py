@@ -16,6 +16,8 @@
 - ``adapters``: drawn uniformly, each task with its own low-rank updates of the backbone;
 - ``mixed``, ``mixed_active``: every task each step, on equal shares of the step or on the
   shares the active sampler gives;
+- ``mixed_uncertainty``: every task each step on equal shares, their losses weighted by learned
+  uncertainties;
 - ``mixed_upgrad``, ``mixed_pcgrad``: every task each step on equal shares, the tasks'
   gradients on the backbone combined by UPGrad or PCGrad (torchjd) rather than summed.
 """
@@ -105,6 +107,11 @@ VARIANTS = {
         "every task each step, active shares",
         "multi-task, every task each step, active shares",
         (*ACTIVE, *MIXED),
+    ),
+    "mixed_uncertainty": Variant(
+        "every task each step, uncertainty weighting",
+        "multi-task, every task each step, equal shares + uncertainty weighting",
+        (*UNIFORM, *MIXED, *UNCERTAINTY),
     ),
     "mixed_upgrad": Variant(
         "every task each step, UPGrad",
