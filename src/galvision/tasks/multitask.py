@@ -317,8 +317,9 @@ class MultiTask(GalaxyTask):
     def backward(self, loss: torch.Tensor, *args: Any, **kwargs: Any) -> None:
         """The step's gradients: of ``loss``, or through the gradient aggregator, if set."""
         losses, self.step_losses = list(self.step_losses.values()), {}
-        shared = [p for p in self.backbone.parameters() if p.requires_grad]
-        if self.gradient_aggregator is None or not shared:
+        aggregating = self.gradient_aggregator is not None
+        shared = [p for p in self.backbone.parameters() if p.requires_grad] if aggregating else []
+        if not shared:  # no aggregator, or a frozen backbone: a plain backward pass
             super().backward(loss, *args, **kwargs)
             return
         shared_ids = {id(p) for p in shared}
