@@ -37,6 +37,7 @@ from helpers.training import (
 PLUGIN = Path(__file__).parent / "plugin_example" / "src"
 CONF = Path(__file__).parent / "conf"
 NAMES = ["deconv", "reconstruct", "classify", "lens"]
+DRAWN = REPO / "configs" / "overlays" / "multitask_drawn.yaml"  # one task drawn each step
 
 
 @pytest.fixture(scope="module")
@@ -196,9 +197,17 @@ def test_per_task_metrics_proportions_and_checkpoint_monitor(multitask_run):
     totals = [sum(step) for step in zip(*shares, strict=True)]
     assert totals == pytest.approx([1.0] * len(totals), abs=1e-6)
     table = csv_rows(next(multitask_run.glob("logs/version_*/task_proportions.csv")))
-    assert [row["step"] for row in table] == ["0", "4", "6"]
+    assert [row["step"] for row in table] == ["0", "6"]  # equal shares throughout
+    assert {float(row[name]) for row in table for name in NAMES} == {0.25}
     assert next(multitask_run.glob("logs/version_*/task_proportions.png")).stat().st_size > 0
     assert list((multitask_run / "checkpoints").glob("step*-psnr*.ckpt"))  # val/deconv/psnr
+
+
+def test_drawn_active_proportions_move_at_each_validation(tmp_path_factory):
+    root = fit_tiny(tmp_path_factory, "multitask", "tiny-drawn", "fit", "--config", str(DRAWN))
+    table = csv_rows(next(root.glob("logs/version_*/task_proportions.csv")))
+    assert [row["step"] for row in table] == ["0", "4", "6"]  # the first validation: a baseline
+    assert len({tuple(row[name] for name in NAMES) for row in table}) == 3
 
 
 def test_one_task_exports_reloads_and_predicts(multitask_run, tmp_path, capsys):
@@ -267,14 +276,19 @@ def test_bad_task_lists_are_one_line_errors(tmp_path, extra, message):
 
 @pytest.mark.slow
 def test_two_process_ddp_draws_the_same_task_on_every_rank(tmp_path):
+    drawn = ("--config", str(DRAWN))
     result = two_process_fit(
-        "multitask", tmp_path / "run", "--trainer.strategy", "ddp_find_unused_parameters_true"
+        "multitask",
+        tmp_path / "run",
+        *drawn,
+        "--trainer.strategy",
+        "ddp_find_unused_parameters_true",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     checkpoint = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=False)
     assert checkpoint["global_step"] == 6
     assert np.isclose(sum(checkpoint["task_sampler"]["proportions"].values()), 1)
-    refused = two_process_fit("multitask", tmp_path / "plain")
+    refused = two_process_fit("multitask", tmp_path / "plain", *drawn)
     assert refused.returncode != 0
     assert any(
         line.startswith("galvision: error:") and "ddp_find_unused_parameters_true" in line
@@ -285,7 +299,8 @@ def test_two_process_ddp_draws_the_same_task_on_every_rank(tmp_path):
 def test_per_task_optimizer_state_steps_each_task_with_its_own_moments_and_resumes(
     tmp_path_factory,
 ):
-    uniform = ("--model.init_args.sampler", "galvision.tasks.sampling.UniformSampler")
+    uniform = ("--config", str(DRAWN), "--model.init_args.sampler",
+               "galvision.tasks.sampling.UniformSampler")  # fmt: skip
     root = fit_tiny(
         tmp_path_factory, "multitask", "per-task", "fit", *uniform,
         "--model.init_args.optimizer_state", "per_task",
@@ -424,10 +439,11 @@ def test_the_no_decay_overlay_gives_every_block_the_heads_rate(tmp_path):
     assert first == last == head
 
 
-def test_the_shipped_active_floor_and_its_low_floor_overlay(tmp_path):
-    shipped = configure(task_config("multitask"), tmp_path / "a", 2, 0, []).model.sampler
+def test_the_drawn_active_floor_and_its_low_floor_overlay(tmp_path):
+    drawn = [*task_config("multitask"), DRAWN]
+    shipped = configure(drawn, tmp_path / "a", 2, 0, []).model.sampler
     overlay = REPO / "configs" / "overlays" / "multitask_low_floor.yaml"
-    low = configure([*task_config("multitask"), overlay], tmp_path / "b", 2, 0, []).model.sampler
+    low = configure([*drawn, overlay], tmp_path / "b", 2, 0, []).model.sampler
     assert isinstance(shipped, ActiveSampler) and isinstance(low, ActiveSampler)
     assert (shipped.floor, low.floor) == (0.15, 0.05)
     assert (shipped.temperature, shipped.momentum) == (low.temperature, low.momentum)

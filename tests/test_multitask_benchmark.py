@@ -9,7 +9,7 @@ import yaml
 from torchjd.aggregation import PCGrad, UPGrad
 
 from galvision.benchmark.deconvolution import observe, score
-from galvision.benchmark.multitask import Evaluation, mean_and_spread, split_of
+from galvision.benchmark.multitask import DRAWN_CONFIG, Evaluation, mean_and_spread, split_of
 from galvision.benchmark.multitask_runs import VARIANTS, Run, budget, single_task_config
 from galvision.benchmark.reconstruction import masked_score
 from galvision.benchmark.training import configure
@@ -20,6 +20,8 @@ from galvision.tasks import DeconvolutionTask, MultiTask
 from galvision.tasks.export_task import export_task
 from galvision.tasks.sampling import ActiveSampler, ProgressSampler, UniformSampler
 from helpers.training import REPO, csv_rows, fit_tiny, logged, task_config
+
+BENCHMARK_BASE = [REPO / path for path in DRAWN_CONFIG]  # every row starts from drawn steps
 
 
 def test_masked_score_sees_only_the_masked_pixels():
@@ -49,8 +51,7 @@ def test_a_single_task_config_keeps_one_task_and_its_data(tmp_path):
 
 
 def test_the_small_batch_single_task_run_sees_the_same_data_and_test_images(tmp_path):
-    shipped = REPO / "tasks" / "multitask.yaml"
-    args = argparse.Namespace(config=shipped, output=tmp_path, updates=4, test_batches=2)
+    args = argparse.Namespace(config=BENCHMARK_BASE, output=tmp_path, updates=4, test_batches=2)
     for name, size in [("classify", 32), ("lens", 64)]:  # the shipped batch sizes
         path = single_task_config(args, name, tmp_path / name, shrink=4)
         source = yaml.safe_load(path.read_text())["data"]["init_args"]["datamodules"][name]
@@ -71,8 +72,8 @@ def test_the_small_batch_single_task_run_sees_the_same_data_and_test_images(tmp_
     ],
 )
 def test_each_row_trains_with_the_sampler_and_weighting_it_names(tmp_path, row, sampler, weighted):
-    shipped = REPO / "tasks" / "multitask.yaml"
-    model = configure(shipped, tmp_path, 8, 0, list(VARIANTS[row].arguments)).model
+    model = configure(BENCHMARK_BASE, tmp_path, 8, 0, list(VARIANTS[row].arguments)).model
+    assert model.tasks_per_step == "one"
     assert type(model.sampler) is sampler
     assert (model.log_variances is not None) == weighted
     if sampler is not UniformSampler:  # the config's settings of the active sampler carry over
@@ -92,8 +93,7 @@ def test_each_row_trains_with_the_sampler_and_weighting_it_names(tmp_path, row, 
 def test_the_every_task_rows_step_every_task_and_combine_as_they_name(
     tmp_path, row, sampler, aggregator
 ):
-    shipped = REPO / "tasks" / "multitask.yaml"
-    model = configure(shipped, tmp_path, 8, 0, list(VARIANTS[row].arguments)).model
+    model = configure(BENCHMARK_BASE, tmp_path, 8, 0, list(VARIANTS[row].arguments)).model
     assert model.tasks_per_step == "all"
     assert type(model.sampler) is sampler
     assert type(model.gradient_aggregator) is aggregator

@@ -14,7 +14,7 @@ from galvision.errors import ConfigError
 from galvision.heads import PixelDecoder
 from galvision.tasks import ClassificationTask, DeconvolutionTask, MultiTask
 from galvision.tasks.joint_steps import share_of
-from galvision.tasks.sampling import UniformSampler, WeightedSampler
+from galvision.tasks.sampling import ActiveSampler, UniformSampler, WeightedSampler
 from helpers.training import REPO, fit_tiny, logged, two_process_fit
 
 SHARES = {"deconv": 0.75, "classify": 0.25}
@@ -163,9 +163,20 @@ def test_an_aggregator_refuses_scaled_half_precision(tiny_backbone_kwargs):
     multitask.check_trainer()
 
 
-def test_the_every_task_overlay_steps_every_task_on_equal_shares(tmp_path):
-    configs = [REPO / "tasks" / "multitask.yaml",
-               REPO / "configs" / "overlays" / "multitask_every_task.yaml"]  # fmt: skip
-    model = configure(configs, tmp_path, 8, 0, []).model
+def test_the_shipped_config_steps_every_task_on_equal_shares_weighted_by_uncertainty(tmp_path):
+    model = configure(REPO / "tasks" / "multitask.yaml", tmp_path, 8, 0, []).model
     assert model.tasks_per_step == "all" and type(model.sampler) is UniformSampler
-    assert model.gradient_aggregator is None
+    assert model.gradient_aggregator is None and model.log_variances is not None
+
+
+def test_the_drawn_overlay_draws_one_task_a_step_by_the_active_sampler(tmp_path):
+    configs = [REPO / "tasks" / "multitask.yaml",
+               REPO / "configs" / "overlays" / "multitask_drawn.yaml"]  # fmt: skip
+    model = configure(configs, tmp_path, 8, 0, []).model
+    assert model.tasks_per_step == "one" and type(model.sampler) is ActiveSampler
+    assert model.log_variances is None
+    assert (model.sampler.floor, model.sampler.temperature, model.sampler.momentum) == (
+        0.15,
+        0.05,
+        0.5,
+    )

@@ -10,7 +10,7 @@ import pytest
 
 from galvision.benchmark import training
 from galvision.tasks import MultiTask
-from helpers.training import CONF, task_config
+from helpers.training import CONF, REPO, task_config
 
 
 @pytest.fixture
@@ -45,9 +45,28 @@ def test_finished_run_is_read_back_until_a_config_file_changes(
     assert training.resumable_run(config, tmp_path / "run", 3, 0, []) == {"test/psnr": 3.0}
 
 
+def test_the_same_configuration_by_other_arguments_is_read_back(
+    tmp_path: Path, counted_fits: list[int]
+) -> None:
+    run = tmp_path / "run"
+    first = training.resumable_run(task_config("deconv"), run, 2, 0, [])
+    restated = tmp_path / "restated.yaml"  # an overlay saying what the config already says
+    restated.write_text("trainer:\n  max_steps: 2\n")
+    config = [*task_config("deconv"), restated]
+    assert training.resumable_run(config, run, 2, 0, []) == first and len(counted_fits) == 1
+    # A result written before digests were kept is read back only on its own arguments.
+    stored = json.loads((run / training.RESULT_FILE).read_text())
+    del stored["configuration"]
+    (run / training.RESULT_FILE).write_text(json.dumps(stored))
+    assert training.resumable_run(task_config("deconv"), run, 2, 0, []) == first
+    assert training.resumable_run(config, run, 2, 0, []) == {"test/psnr": 2.0}
+
+
 def test_a_later_argument_at_its_default_leaves_the_digest_alone(tmp_path: Path) -> None:
+    drawn = REPO / "configs" / "overlays" / "multitask_drawn.yaml"  # every later one at default
+
     def configured(*extra: str):
-        return training.configure(task_config("multitask"), tmp_path, 2, 0, list(extra))
+        return training.configure([*task_config("multitask"), drawn], tmp_path, 2, 0, list(extra))
 
     shipped = configured()
     digest = training.configuration_digest(shipped)

@@ -6,7 +6,8 @@ row) in MSE / PSNR / SSIM, plus the classification accuracy and lens AUROC of th
 Reconstruction is scored on the masked pixels against the noise-free observation the
 simulation has. Every trained row (``galvision.benchmark.multitask_runs``) gets the same total
 number of steps, and is repeated over ``--seeds``: a cell is the mean over seeds, ``±`` half
-their range.
+their range. Every row starts from one task drawn per step by the active sampler
+(:data:`DRAWN_CONFIG`) and sets what it changes: its sampler, every task each step, ...
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from galvision.tasks.base import GalaxyTask
 from galvision.tasks.multitask import MultiTask
 from galvision.transforms.masking import MaskGenerator
 
+DRAWN_CONFIG = ("tasks/multitask.yaml", "configs/overlays/multitask_drawn.yaml")
 RESTORATION = ("mse", "psnr", "ssim")
 MASK_FRACTION = 0.5
 TUNE_IMAGES = 64
@@ -50,7 +52,8 @@ PAIRS = (("uniform", "single"), ("active", "single"), ("active", "uniform"),
          ("adapters", "single"), ("adapters", "uniform"), ("mixed", "single"),
          ("mixed", "single_small"), ("mixed", "uniform"), ("mixed_active", "mixed"),
          ("mixed_active", "active"), ("mixed_uncertainty", "mixed"),
-         ("mixed_uncertainty", "uncertainty"), ("mixed_upgrad", "mixed"),
+         ("mixed_uncertainty", "uncertainty"), ("mixed_uncertainty", "single_small"),
+         ("mixed_upgrad", "mixed"),
          ("mixed_pcgrad", "mixed"), ("single_small", "single"), ("single", "frozen"))  # fmt: skip
 PAIRED_COLUMNS = ("deconv_psnr", "deconv_ssim", "reconstruct_psnr", "reconstruct_ssim")
 
@@ -251,7 +254,7 @@ def cells(row: dict, task: str, columns: list[str]) -> dict[str, str]:
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``galvision benchmark multitask``."""
-    add_config_argument(parser, "tasks/multitask.yaml", "the multi-task config")
+    add_config_argument(parser, DRAWN_CONFIG, "the multi-task config every row starts from")
     parser.add_argument("--steps", type=int, default=480, help="training steps of every row")
     parser.add_argument("--updates", type=int, default=8, help="validations (active updates) a run")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])

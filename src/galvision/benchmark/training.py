@@ -110,22 +110,30 @@ def resumable_run(
 
     A finished run leaves ``result.json`` (its arguments, a digest of its whole resolved
     configuration and its metrics) beside its checkpoints, so an interrupted benchmark starts
-    again where it stopped, and a run whose config files changed since is trained again.
+    again where it stopped, and a run whose config files changed since is trained again. The
+    digest decides: the same configuration reached through other files or arguments (an
+    overlay restating what a task config used to say) is the same run.
     """
     arguments = run_arguments(config, run_dir, steps, seed, extra)
     cli = configure(config, run_dir, steps, seed, extra)
     digest = configuration_digest(cli)
     result = run_dir / RESULT_FILE
-    if result.is_file():
-        stored = json.loads(result.read_text())
-        # Results written before digests were kept are trusted on their arguments alone.
-        if stored.get("arguments") == arguments and stored.get("configuration", digest) == digest:
-            return stored["metrics"]
+    stored = json.loads(result.read_text()) if result.is_file() else None
+    if stored is not None and same_run(stored, arguments, digest):
+        return stored["metrics"]
     metrics = fit_and_test(cli, seed)
-    stored = {"arguments": arguments, "configuration": digest, "metrics": metrics}
+    written = {"arguments": arguments, "configuration": digest, "metrics": metrics}
     run_dir.mkdir(parents=True, exist_ok=True)
-    result.write_text(json.dumps(stored, indent=1))
+    result.write_text(json.dumps(written, indent=1))
     return metrics
+
+
+def same_run(stored: dict, arguments: list[str], digest: str) -> bool:
+    """Whether a stored result is of the run now configured: by its configuration digest, or
+    by its arguments where it was written before digests were kept."""
+    if "configuration" in stored:
+        return stored["configuration"] == digest
+    return stored.get("arguments") == arguments
 
 
 def configuration_digest(cli: GalvisionCLI) -> str:

@@ -10,7 +10,8 @@ import torch
 from galvision.checkpoints import load_checkpoint_task, read_checkpoint
 from galvision.errors import CheckpointError
 from galvision.folders import atomic_path
-from galvision.tasks.multitask import MultiTask, task_config
+from galvision.tasks.multitask import MultiTask
+from galvision.tasks.task_list import task_config
 
 
 def task_checkpoint(ckpt: Path, name: str) -> dict[str, Any]:
