@@ -25,6 +25,7 @@ from galvision.tasks.sampling import (
     WeightedSampler,
 )
 from helpers.training import (
+    DRAWN,
     REPO,
     config_args,
     csv_rows,
@@ -37,7 +38,6 @@ from helpers.training import (
 PLUGIN = Path(__file__).parent / "plugin_example" / "src"
 CONF = Path(__file__).parent / "conf"
 NAMES = ["deconv", "reconstruct", "classify", "lens"]
-DRAWN = REPO / "configs" / "overlays" / "multitask_drawn.yaml"  # one task drawn each step
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from galvision.heads import PixelDecoder
 from galvision.tasks import ClassificationTask, DeconvolutionTask, MultiTask
 from galvision.tasks.joint_steps import share_of
 from galvision.tasks.sampling import ActiveSampler, UniformSampler, WeightedSampler
-from helpers.training import REPO, fit_tiny, logged, two_process_fit
+from helpers.training import DRAWN, REPO, fit_tiny, logged, two_process_fit
 
 SHARES = {"deconv": 0.75, "classify": 0.25}
 ALL = ("--model.init_args.tasks_per_step", "all")
@@ -170,9 +170,7 @@ def test_the_shipped_config_steps_every_task_on_equal_shares_weighted_by_uncerta
 
 
 def test_the_drawn_overlay_draws_one_task_a_step_by_the_active_sampler(tmp_path):
-    configs = [REPO / "tasks" / "multitask.yaml",
-               REPO / "configs" / "overlays" / "multitask_drawn.yaml"]  # fmt: skip
-    model = configure(configs, tmp_path, 8, 0, []).model
+    model = configure([REPO / "tasks" / "multitask.yaml", DRAWN], tmp_path, 8, 0, []).model
     assert model.tasks_per_step == "one" and type(model.sampler) is ActiveSampler
     assert model.log_variances is None
     assert (model.sampler.floor, model.sampler.temperature, model.sampler.momentum) == (

@@ -10,7 +10,7 @@ import pytest
 
 from galvision.benchmark import training
 from galvision.tasks import MultiTask
-from helpers.training import CONF, REPO, task_config
+from helpers.training import CONF, DRAWN, task_config
 
 
 @pytest.fixture
@@ -63,10 +63,8 @@ def test_the_same_configuration_by_other_arguments_is_read_back(
 
 
 def test_a_later_argument_at_its_default_leaves_the_digest_alone(tmp_path: Path) -> None:
-    drawn = REPO / "configs" / "overlays" / "multitask_drawn.yaml"  # every later one at default
-
-    def configured(*extra: str):
-        return training.configure([*task_config("multitask"), drawn], tmp_path, 2, 0, list(extra))
+    def configured(*extra: str):  # drawn steps: every later argument at its default
+        return training.configure([*task_config("multitask"), DRAWN], tmp_path, 2, 0, list(extra))
 
     shipped = configured()
     digest = training.configuration_digest(shipped)

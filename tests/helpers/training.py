@@ -15,6 +15,7 @@ from galvision.tasks import GalaxyTask
 
 REPO = Path(__file__).resolve().parents[2]
 CONF = REPO / "tests" / "conf"
+DRAWN = REPO / "configs" / "overlays" / "multitask_drawn.yaml"  # one task drawn each step
 
 
 def task_config(name: str) -> list[Path]:
