@@ -12,6 +12,7 @@ import torch
 
 from galvision.backbones import Backbone, ConvBackbone
 from galvision.benchmark.training import configure
+from galvision.callbacks import TaskProportionsPlot
 from galvision.checkpoints import load_checkpoint_task
 from galvision.cli import main
 from galvision.errors import ConfigError
@@ -201,6 +202,18 @@ def test_per_task_metrics_proportions_and_checkpoint_monitor(multitask_run):
     assert {float(row[name]) for row in table for name in NAMES} == {0.25}
     assert next(multitask_run.glob("logs/version_*/task_proportions.png")).stat().st_size > 0
     assert list((multitask_run / "checkpoints").glob("step*-psnr*.ckpt"))  # val/deconv/psnr
+
+
+def test_the_proportions_plot_names_what_the_shares_divide(tiny_backbone_kwargs):
+    every = tiny_multitask(tiny_backbone_kwargs, tasks_per_step="all")
+    drawn = tiny_multitask(tiny_backbone_kwargs, tasks_per_step="one")
+    assert (every.proportions_meaning, drawn.proportions_meaning) == (
+        "share of each step",
+        "proportion of steps",
+    )
+    single = ClassificationTask(Backbone(**tiny_backbone_kwargs), num_classes=3)
+    with pytest.raises(ConfigError, match="ClassificationTask has none"):
+        TaskProportionsPlot().setup(None, single, "fit")
 
 
 def test_drawn_active_proportions_move_at_each_validation(tmp_path_factory):

@@ -86,6 +86,8 @@ def test_each_row_trains_with_the_sampler_and_weighting_it_names(tmp_path, row, 
         ("mixed", UniformSampler, type(None)),
         ("mixed_active", ActiveSampler, type(None)),
         ("mixed_uncertainty", UniformSampler, type(None)),
+        ("mixed_active_uncertainty", ActiveSampler, type(None)),
+        ("mixed_progress_uncertainty", ProgressSampler, type(None)),
         ("mixed_upgrad", UniformSampler, UPGrad),
         ("mixed_pcgrad", UniformSampler, PCGrad),
     ],
@@ -143,7 +145,8 @@ def test_tables_put_trained_rows_beside_the_baselines(tmp_path, capsys):
     paired = csv_rows(tmp_path / "multitask_paired.csv")
     assert [row["comparison"] for row in paired] == ["active - uniform"]
     assert paired[0]["deconv_psnr"].endswith("/2)") and paired[0]["lens_auroc"].endswith("/2)")
-    assert (tmp_path / "multitask_proportions.png").stat().st_size > 0
+    assert (tmp_path / "multitask_proportions_active.png").stat().st_size > 0
+    assert not (tmp_path / "multitask_proportions_uniform.png").exists()  # its shares stay put
     results = sorted((tmp_path / "multitask-runs").glob("*/result.json"))
     assert len(results) == 4
     before = [path.stat().st_mtime for path in results]

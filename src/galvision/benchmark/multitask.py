@@ -13,6 +13,7 @@ their range. Every row starts from one task drawn per step by the active sampler
 from __future__ import annotations
 
 import argparse
+import csv
 import shutil
 import statistics
 from collections.abc import Sequence
@@ -53,7 +54,8 @@ PAIRS = (("uniform", "single"), ("active", "single"), ("active", "uniform"),
          ("mixed", "single_small"), ("mixed", "uniform"), ("mixed_active", "mixed"),
          ("mixed_active", "active"), ("mixed_uncertainty", "mixed"),
          ("mixed_uncertainty", "uncertainty"), ("mixed_uncertainty", "single_small"),
-         ("mixed_upgrad", "mixed"),
+         ("mixed_active_uncertainty", "mixed_uncertainty"),
+         ("mixed_progress_uncertainty", "mixed_uncertainty"), ("mixed_upgrad", "mixed"),
          ("mixed_pcgrad", "mixed"), ("single_small", "single"), ("single", "frozen"))  # fmt: skip
 PAIRED_COLUMNS = ("deconv_psnr", "deconv_ssim", "reconstruct_psnr", "reconstruct_ssim")
 
@@ -163,6 +165,26 @@ def mean_and_spread(values: Sequence[dict[str, float]]) -> dict[str, float]:
     return row
 
 
+def shares_moved(proportions_csv: Path) -> bool:
+    """Whether a run's sampler changed the task proportions during training."""
+    with proportions_csv.open(newline="") as handle:
+        shares = {
+            tuple(value for column, value in row.items() if column != "step")
+            for row in csv.DictReader(handle)
+        }
+    return len(shares) > 1
+
+
+def copy_moving_proportions(output: Path, rows: Sequence[str], seed: int) -> None:
+    """Beside the tables, ``multitask_proportions_<row>.png`` of each row whose sampler moved
+    the task proportions, from its run of ``seed``."""
+    for key in rows:
+        logs = output / "multitask-runs" / f"{key}-seed{seed}" / "logs"
+        tables = sorted(logs.glob("version_*/task_proportions.csv"))
+        if tables and shares_moved(tables[-1]):
+            shutil.copy(tables[-1].with_suffix(".png"), output / f"multitask_proportions_{key}.png")
+
+
 def run(args: argparse.Namespace) -> str:
     """Run ``galvision benchmark multitask`` from parsed arguments."""
     check_arguments(args)
@@ -178,10 +200,7 @@ def run(args: argparse.Namespace) -> str:
             by_seed[key].append(scores)
         trained[key] = {"method": VARIANTS[key].label, **mean_and_spread(by_seed[key])}
         print(f"{key}: trained and scored for seeds {args.seeds}", flush=True)
-    proportions = args.output / "multitask-runs" / f"active-seed{args.seeds[0]}" / "logs"
-    pictures = sorted(proportions.glob("version_*/task_proportions.png"))
-    if pictures:
-        shutil.copy(pictures[-1], args.output / "multitask_proportions.png")
+    copy_moving_proportions(args.output, rows, args.seeds[0])
     notes = (
         f"{describe_config(args.config)}: {args.steps} steps per trained row, seeds "
         f"{', '.join(map(str, args.seeds))} (± half the range over seeds), validation "

@@ -18,6 +18,9 @@
   shares the active sampler gives;
 - ``mixed_uncertainty``: every task each step on equal shares, their losses weighted by learned
   uncertainties;
+- ``mixed_active_uncertainty``, ``mixed_progress_uncertainty``: every task each step on the
+  shares the active or the progress sampler gives, their losses weighted by learned
+  uncertainties;
 - ``mixed_upgrad``, ``mixed_pcgrad``: every task each step on equal shares, the tasks'
   gradients on the backbone combined by UPGrad or PCGrad (torchjd) rather than summed.
 """
@@ -112,6 +115,16 @@ VARIANTS = {
         "every task each step, uncertainty weighting",
         "multi-task, every task each step, equal shares + uncertainty weighting",
         (*UNIFORM, *MIXED, *UNCERTAINTY),
+    ),
+    "mixed_active_uncertainty": Variant(
+        "every task each step, active shares, uncertainty weighting",
+        "multi-task, every task each step, active shares + uncertainty weighting",
+        (*ACTIVE, *MIXED, *UNCERTAINTY),
+    ),
+    "mixed_progress_uncertainty": Variant(
+        "every task each step, progress shares, uncertainty weighting",
+        "multi-task, every task each step, shares toward learning progress + uncertainty weighting",
+        (*PROGRESS, *MIXED, *UNCERTAINTY),
     ),
     "mixed_upgrad": Variant(
         "every task each step, UPGrad",

@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt
 
 from galvision.callbacks.writing import write_csv
 from galvision.errors import ConfigError
+from galvision.tasks.multitask import MultiTask
 
 
 def save_proportions(
@@ -41,7 +42,7 @@ class TaskProportionsPlot(L.Callback):
         self.output_dir = output_dir
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        if getattr(pl_module, "sampler", None) is None:
+        if not isinstance(pl_module, MultiTask):
             raise ConfigError(
                 f"TaskProportionsPlot draws a MultiTask's sampler; {type(pl_module).__name__} "
                 "has none"
@@ -62,6 +63,4 @@ class TaskProportionsPlot(L.Callback):
             ("step", *names),
             ((step, *(shares[name] for name in names)) for step, shares in history),
         )
-        every_task = getattr(pl_module, "tasks_per_step", "one") == "all"
-        what = "share of each step" if every_task else "proportion of steps"
-        save_proportions(history, folder / "task_proportions.png", what)
+        save_proportions(history, folder / "task_proportions.png", pl_module.proportions_meaning)

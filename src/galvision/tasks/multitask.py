@@ -151,6 +151,11 @@ class MultiTask(GalaxyTask):
         """The tasks' names, in order."""
         return list(self.tasks)
 
+    @property
+    def proportions_meaning(self) -> str:
+        """What the sampler's proportions are proportions of, in this run's step mode."""
+        return "share of each step" if self.tasks_per_step == "all" else "proportion of steps"
+
     @staticmethod
     def scoped_monitor(
         names: list[str], monitors: list[tuple[str, str]], chosen: str | None
