@@ -25,7 +25,13 @@ from torch.utils.data import Dataset, Subset
 from galvision.baselines.deconvolution import tune_baseline
 from galvision.baselines.inpainting import biharmonic_inpaint
 from galvision.benchmark.deconvolution import BASELINES, RICHARDSON_LUCY, observe, score
-from galvision.benchmark.multitask_runs import DEFAULT_ROWS, VARIANTS, Run, train_variant
+from galvision.benchmark.multitask_runs import (
+    DEFAULT_ROWS,
+    VARIANTS,
+    Run,
+    run_folder,
+    train_variant,
+)
 from galvision.benchmark.paired import paired_rows
 from galvision.benchmark.reconstruction import mask_and_reconstruct, masked_score, with_masks
 from galvision.benchmark.report import half_range, with_spread, write_report
@@ -179,7 +185,7 @@ def copy_moving_proportions(output: Path, rows: Sequence[str], seed: int) -> Non
     """Beside the tables, ``multitask_proportions_<row>.png`` of each row whose sampler moved
     the task proportions, from its run of ``seed``."""
     for key in rows:
-        logs = output / "multitask-runs" / f"{key}-seed{seed}" / "logs"
+        logs = run_folder(output, key, seed) / "logs"
         tables = sorted(logs.glob("version_*/task_proportions.csv"))
         if tables and shares_moved(tables[-1]):
             shutil.copy(tables[-1].with_suffix(".png"), output / f"multitask_proportions_{key}.png")

@@ -201,11 +201,17 @@ def single_task_config(args: argparse.Namespace, name: str, run_dir: Path, shrin
     return path
 
 
+def run_folder(output: Path, name: str, seed: int) -> Path:
+    """Where the run of row (or single-task run) ``name`` from ``seed`` keeps its checkpoints,
+    logs and result."""
+    return output / "multitask-runs" / f"{name}-seed{seed}"
+
+
 def train_variant(args: argparse.Namespace, key: str, seed: int) -> list[Run]:
     """The runs of one row and seed (one, or one per task for ``single``)."""
     if key in ("single", "single_small"):
         return [run for _, run in single_runs(args, seed, small=key == "single_small")]
-    run_dir = args.output / "multitask-runs" / f"{key}-seed{seed}"
+    run_dir = run_folder(args.output, key, seed)
     extra = [*budget(args.steps, args), *common_arguments(args), *VARIANTS[key].arguments]
     if key == "target":
         extra += ["--model.init_args.sampler.init_args.targets", json.dumps(targets(args, seed))]
@@ -223,7 +229,7 @@ def single_runs(
         raise ConfigError(f"--steps {args.steps}: fewer than one step per task ({len(names)})")
     shrink = len(names) if small else 1
     for name in names:
-        run_dir = args.output / "multitask-runs" / f"single{'_small' * small}-{name}-seed{seed}"
+        run_dir = run_folder(args.output, f"single{'_small' * small}-{name}", seed)
         config = single_task_config(args, name, run_dir, shrink)
         steps = args.steps // len(names) * shrink
         extra = [*budget(steps, args, shrink), *common_arguments(args), *UNIFORM]
