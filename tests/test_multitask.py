@@ -131,6 +131,20 @@ def test_active_moves_toward_the_task_that_improves_least():
     assert resumed.draw(7) == sampler.draw(7) and resumed.previous == sampler.previous
 
 
+def test_a_task_floor_holds_one_task_at_its_share_while_the_others_move():
+    sampler = ActiveSampler(temperature=0.05, floor=0.05, momentum=0, task_floors={"deconv": 0.25})
+    sampler.start(NAMES)
+    sampler.update(0, dict.fromkeys(NAMES, 1.0))
+    # deconv improves most, so the rule alone would give it close to its floor.
+    sampler.update(100, {"deconv": 0.5, "reconstruct": 1.0, "classify": 0.9, "lens": 0.8})
+    lags = -np.array([0.5, 0.0, 0.1, 0.2]) / 0.05  # the rule, written out
+    floors = np.array([0.25, 0.05, 0.05, 0.05])
+    expected = floors + (1 - floors.sum()) * np.exp(lags) / np.exp(lags).sum()
+    assert list(sampler.proportions.values()) == pytest.approx(expected.tolist())
+    assert sampler.proportions["deconv"] >= 0.25
+    assert sampler.proportions["reconstruct"] > sampler.proportions["classify"] > 0.05
+
+
 def test_active_keeps_a_task_without_a_loss_at_the_mean():
     sampler = ActiveSampler(momentum=0)
     sampler.start(["a", "b", "c"])
@@ -180,6 +194,8 @@ def test_toward_targets_the_task_furthest_above_its_target_gets_most():
         (lambda: WeightedSampler({"deconv": 1, "galaxy": 1}), r"names \['galaxy'\] are not"),
         (lambda: WeightedSampler({"deconv": -1}), "weights must be positive"),
         (lambda: ActiveSampler(floor=0.5), "floor=0.5 leaves nothing"),
+        (lambda: ActiveSampler(task_floors={"deconv": 0.96}), "floors must sum below 1"),
+        (lambda: ActiveSampler(task_floors={"galaxy": 0.3}), r"names \['galaxy'\] are not"),
         (lambda: TargetSampler({"deconv": 0.1}), r"names \['classify'\] have no target"),
         (lambda: TargetSampler({"deconv": 0.1, "classify": 0}), "targets must be positive"),
     ],

@@ -87,6 +87,7 @@ def test_each_row_trains_with_the_sampler_and_weighting_it_names(tmp_path, row, 
         ("mixed_active", ActiveSampler, type(None)),
         ("mixed_uncertainty", UniformSampler, type(None)),
         ("mixed_active_uncertainty", ActiveSampler, type(None)),
+        ("mixed_active_uncertainty_deconv_floor", ActiveSampler, type(None)),
         ("mixed_progress_uncertainty", ProgressSampler, type(None)),
         ("mixed_upgrad", UniformSampler, UPGrad),
         ("mixed_pcgrad", UniformSampler, PCGrad),
@@ -99,7 +100,10 @@ def test_the_every_task_rows_step_every_task_and_combine_as_they_name(
     assert model.tasks_per_step == "all"
     assert type(model.sampler) is sampler
     assert type(model.gradient_aggregator) is aggregator
-    assert (model.log_variances is not None) == row.endswith("uncertainty")
+    assert (model.log_variances is not None) == ("uncertainty" in row)
+    if sampler is ActiveSampler:
+        floors = {"deconv": 0.25} if row.endswith("deconv_floor") else {}
+        assert (model.sampler.floor, model.sampler.task_floors) == (0.15, floors)
 
 
 def test_a_run_is_scored_as_its_exported_task_predicts(tmp_path_factory, tmp_path):

@@ -42,6 +42,9 @@ ACTIVE = ("--model.init_args.sampler", "galvision.tasks.sampling.ActiveSampler")
 PROGRESS = ("--model.init_args.sampler", "galvision.tasks.sampling.ProgressSampler")
 TARGET = ("--model.init_args.sampler", "galvision.tasks.sampling.TargetSampler")
 MIXED = ("--model.init_args.tasks_per_step", "all")
+# Deconvolution never below its equal share, 1/4 of each step: active shares then move only
+# the other tasks' steps.
+DECONV_FLOOR = ("--model.init_args.sampler.init_args.task_floors", "{deconv: 0.25}")
 AGGREGATOR = "--model.init_args.gradient_aggregator"
 TARGET_TEMPERATURE = 0.1
 VALIDATION_FILE = "validation_loss.json"  # a single-task run's final validation loss
@@ -120,6 +123,12 @@ VARIANTS = {
         "every task each step, active shares, uncertainty weighting",
         "multi-task, every task each step, active shares + uncertainty weighting",
         (*ACTIVE, *MIXED, *UNCERTAINTY),
+    ),
+    "mixed_active_uncertainty_deconv_floor": Variant(
+        "every task each step, active shares, deconvolution ≥ 1/4, uncertainty weighting",
+        "multi-task, every task each step, active shares with deconvolution at 1/4 or more + "
+        "uncertainty weighting",
+        (*ACTIVE, *MIXED, *UNCERTAINTY, *DECONV_FLOOR),
     ),
     "mixed_progress_uncertainty": Variant(
         "every task each step, progress shares, uncertainty weighting",

@@ -115,20 +115,29 @@ class ActiveSampler(TaskSampler):
 
     The rule: at validation ``v`` each task's relative improvement is
     ``r = (L[v-1] - L[v]) / |L[v-1]|`` of its validation loss ``L``. Tasks improving least get
-    most: ``goal = floor + (1 - n * floor) * softmax(-r / temperature)``, and the proportions
-    move toward it, ``p = momentum * p + (1 - momentum) * goal``. Relative changes make losses
-    of different scales comparable; the floor keeps every task learning. A task without a
-    validation loss keeps the mean improvement of the others.
+    most: ``goal = f + (1 - sum(f)) * softmax(-r / temperature)``, where ``f`` is each task's
+    floor, and the proportions move toward it, ``p = momentum * p + (1 - momentum) * goal``.
+    Relative changes make losses of different scales comparable; the floors keep every task
+    learning, and a task given its uniform share as its floor never gets less than uniform
+    sampling would give it. A task without a validation loss keeps the mean improvement of the
+    others.
 
     Args:
         temperature: how strongly a gap in relative improvement shifts the proportions.
         floor: the least proportion of any task.
         momentum: the share of the old proportions kept at each update.
         seed: seed of the draws.
+        task_floors: floors of single tasks by name, in place of ``floor``, e.g.
+            ``{deconv: 0.25}``.
     """
 
     def __init__(
-        self, temperature: float = 0.05, floor: float = 0.05, momentum: float = 0.5, seed: int = 0
+        self,
+        temperature: float = 0.05,
+        floor: float = 0.05,
+        momentum: float = 0.5,
+        seed: int = 0,
+        task_floors: dict[str, float] | None = None,
     ) -> None:
         super().__init__(seed)
         if not temperature > 0:
@@ -136,15 +145,28 @@ class ActiveSampler(TaskSampler):
         if not 0 <= momentum < 1:
             raise ConfigError(f"model.sampler.momentum must lie in [0, 1), got {momentum}")
         self.temperature, self.floor, self.momentum = temperature, floor, momentum
+        self.task_floors = dict(task_floors or {})
         self.previous: dict[str, float] = {}
 
     def start(self, names: list[str]) -> None:
-        if not 0 <= self.floor * len(names) < 1:
+        unknown = sorted(set(self.task_floors) - set(names))
+        if unknown:
             raise ConfigError(
-                f"model.sampler.floor={self.floor} leaves nothing to share among "
-                f"{len(names)} tasks; it must be below {1 / len(names):.3f}"
+                f"model.sampler.task_floors: names {unknown} are not tasks of this run; "
+                f"the tasks are {names}"
+            )
+        floors = [self.floor_of(name) for name in names]
+        if min(floors) < 0 or sum(floors) >= 1:
+            given = f" with task_floors={self.task_floors}" if self.task_floors else ""
+            raise ConfigError(
+                f"model.sampler.floor={self.floor}{given} leaves nothing to share among "
+                f"{len(names)} tasks; the floors must sum below 1"
             )
         super().start(names)
+
+    def floor_of(self, name: str) -> float:
+        """The least proportion of the task ``name``."""
+        return self.task_floors.get(name, self.floor)
 
     def improvements(self, losses: dict[str, float]) -> dict[str, float]:
         """Relative improvement of each task since the last validation."""
@@ -168,7 +190,8 @@ class ActiveSampler(TaskSampler):
         if claims is not None:
             scores = np.array([claims[name] / self.temperature for name in self.names])
             soft = np.exp(scores - scores.max())
-            goal = self.floor + (1 - len(self.names) * self.floor) * soft / soft.sum()
+            floors = np.array([self.floor_of(name) for name in self.names])
+            goal = floors + (1 - floors.sum()) * soft / soft.sum()
             self.proportions = {
                 name: float(self.momentum * self.proportions[name] + (1 - self.momentum) * share)
                 for name, share in zip(self.names, goal, strict=True)
@@ -190,13 +213,13 @@ class TargetSampler(ActiveSampler):
 
     The rule: at every validation each task's lag is its relative excess over its target,
     ``m = (L - T) / T``, and the proportions move toward
-    ``floor + (1 - n * floor) * softmax(m / temperature)`` as in :class:`ActiveSampler`. A task
+    ``f + (1 - sum(f)) * softmax(m / temperature)`` as in :class:`ActiveSampler`. A task
     far above its target gets most steps, one at or below it few; a target is typically what
     the task reaches trained alone. A task without a validation loss keeps the mean lag.
 
     Args:
         targets: the validation loss each task aims for, by name (positive).
-        temperature, floor, momentum, seed: as in :class:`ActiveSampler`.
+        temperature, floor, momentum, seed, task_floors: as in :class:`ActiveSampler`.
     """
 
     def __init__(
@@ -206,8 +229,9 @@ class TargetSampler(ActiveSampler):
         floor: float = 0.05,
         momentum: float = 0.5,
         seed: int = 0,
+        task_floors: dict[str, float] | None = None,
     ) -> None:
-        super().__init__(temperature, floor, momentum, seed)
+        super().__init__(temperature, floor, momentum, seed, task_floors)
         self.targets = positive_values("model.sampler.targets", targets, "losses")
 
     def start(self, names: list[str]) -> None:
@@ -229,13 +253,13 @@ class ProgressSampler(ActiveSampler):
 
     The rule: at validation ``v`` each task's progress is the size of its relative change,
     ``|r|`` with ``r = (L[v-1] - L[v]) / |L[v-1]|``, and the proportions move toward
-    ``floor + (1 - n * floor) * softmax(|r| / temperature)`` as in :class:`ActiveSampler`. The
+    ``f + (1 - sum(f)) * softmax(|r| / temperature)`` as in :class:`ActiveSampler`. The
     opposite of that sampler's rule: a task that has stopped improving gets few steps, one
     whose loss still falls gets many, and one whose loss rises (forgetting) gets many too. A
     task without a validation loss is given the others' mean improvement.
 
     Args:
-        temperature, floor, momentum, seed: as in :class:`ActiveSampler`.
+        temperature, floor, momentum, seed, task_floors: as in :class:`ActiveSampler`.
     """
 
     def claims(self, losses: dict[str, float]) -> dict[str, float] | None:
