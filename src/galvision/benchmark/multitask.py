@@ -63,6 +63,7 @@ PAIRS = (("uniform", "single"), ("active", "single"), ("active", "uniform"),
          ("mixed_active_uncertainty", "mixed_uncertainty"),
          ("mixed_active_uncertainty_deconv_floor", "mixed_uncertainty"),
          ("mixed_active_uncertainty_deconv_floor", "mixed_active_uncertainty"),
+         ("mixed_active_uncertainty_deconv_classify_floor", "mixed_uncertainty"),
          ("mixed_progress_uncertainty", "mixed_uncertainty"), ("mixed_upgrad", "mixed"),
          ("mixed_pcgrad", "mixed"), ("single_small", "single"), ("single", "frozen"))  # fmt: skip
 PAIRED_COLUMNS = ("deconv_psnr", "deconv_ssim", "reconstruct_psnr", "reconstruct_ssim")

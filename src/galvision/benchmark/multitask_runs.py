@@ -42,9 +42,11 @@ ACTIVE = ("--model.init_args.sampler", "galvision.tasks.sampling.ActiveSampler")
 PROGRESS = ("--model.init_args.sampler", "galvision.tasks.sampling.ProgressSampler")
 TARGET = ("--model.init_args.sampler", "galvision.tasks.sampling.TargetSampler")
 MIXED = ("--model.init_args.tasks_per_step", "all")
-# Deconvolution never below its equal share, 1/4 of each step: active shares then move only
-# the other tasks' steps.
-DECONV_FLOOR = ("--model.init_args.sampler.init_args.task_floors", "{deconv: 0.25}")
+# Tasks never below their equal share, 1/4 of each step: active shares then move only the
+# other tasks' steps.
+TASK_FLOORS = "--model.init_args.sampler.init_args.task_floors"
+DECONV_FLOOR = (TASK_FLOORS, "{deconv: 0.25}")
+DECONV_CLASSIFY_FLOOR = (TASK_FLOORS, "{deconv: 0.25, classify: 0.25}")
 AGGREGATOR = "--model.init_args.gradient_aggregator"
 TARGET_TEMPERATURE = 0.1
 VALIDATION_FILE = "validation_loss.json"  # a single-task run's final validation loss
@@ -129,6 +131,13 @@ VARIANTS = {
         "multi-task, every task each step, active shares with deconvolution at 1/4 or more + "
         "uncertainty weighting",
         (*ACTIVE, *MIXED, *UNCERTAINTY, *DECONV_FLOOR),
+    ),
+    "mixed_active_uncertainty_deconv_classify_floor": Variant(
+        "every task each step, active shares, deconvolution and morphology ≥ 1/4, uncertainty "
+        "weighting",
+        "multi-task, every task each step, active shares with deconvolution and morphology at "
+        "1/4 or more + uncertainty weighting",
+        (*ACTIVE, *MIXED, *UNCERTAINTY, *DECONV_CLASSIFY_FLOOR),
     ),
     "mixed_progress_uncertainty": Variant(
         "every task each step, progress shares, uncertainty weighting",
