@@ -80,7 +80,7 @@ def test_each_row_trains_with_the_sampler_and_weighting_it_names(tmp_path, row, 
         assert (model.sampler.floor, model.sampler.temperature) == (0.15, 0.05)
 
 
-TASK_FLOORS = {
+ROW_FLOORS = {
     "mixed_active_uncertainty_deconv_floor": {"deconv": 0.25},
     "mixed_active_uncertainty_deconv_classify_floor": {"deconv": 0.25, "classify": 0.25},
 }
@@ -109,7 +109,7 @@ def test_the_every_task_rows_step_every_task_and_combine_as_they_name(
     assert type(model.gradient_aggregator) is aggregator
     assert (model.log_variances is not None) == ("uncertainty" in row)
     if sampler is ActiveSampler:
-        floors = TASK_FLOORS.get(row, {})
+        floors = ROW_FLOORS.get(row, {})
         assert (model.sampler.floor, model.sampler.task_floors) == (0.15, floors)
 
 

@@ -24,16 +24,21 @@ def positive_values(option: str, values: dict[str, float], what: str) -> dict[st
     return dict(values)
 
 
+def check_known_tasks(option: str, values: dict[str, float], names: list[str]) -> None:
+    """One-line error if ``values`` names a task that is not one of ``names``."""
+    unknown = sorted(set(values) - set(names))
+    if unknown:
+        raise ConfigError(
+            f"{option}: names {unknown} are not tasks of this run; the tasks are {names}"
+        )
+
+
 def check_every_task(option: str, values: dict[str, float], names: list[str], what: str) -> None:
     """One-line error unless ``values`` has an entry for exactly the tasks ``names``."""
-    unknown = sorted(set(values) - set(names))
+    check_known_tasks(option, values, names)
     missing = sorted(set(names) - set(values))
-    if unknown or missing:
-        raise ConfigError(
-            f"{option}: names {unknown or missing} "
-            f"{'are not tasks of this run' if unknown else f'have no {what}'}; "
-            f"the tasks are {names}"
-        )
+    if missing:
+        raise ConfigError(f"{option}: names {missing} have no {what}; the tasks are {names}")
 
 
 def with_mean(found: dict[str, float], names: list[str]) -> dict[str, float]:
@@ -149,12 +154,7 @@ class ActiveSampler(TaskSampler):
         self.previous: dict[str, float] = {}
 
     def start(self, names: list[str]) -> None:
-        unknown = sorted(set(self.task_floors) - set(names))
-        if unknown:
-            raise ConfigError(
-                f"model.sampler.task_floors: names {unknown} are not tasks of this run; "
-                f"the tasks are {names}"
-            )
+        check_known_tasks("model.sampler.task_floors", self.task_floors, names)
         floors = [self.floor_of(name) for name in names]
         if min(floors) < 0 or sum(floors) >= 1:
             given = f" with task_floors={self.task_floors}" if self.task_floors else ""
