@@ -50,6 +50,12 @@ def tiny_classifier(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_aligner(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """last.ckpt of `galvision fit` on the tiny tri-modal alignment config (4 steps)."""
+    return fit_tiny(tmp_path_factory, "align", "tiny-align") / LAST
+
+
+@pytest.fixture(scope="session")
 def tiny_embeddings(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Shards of `galvision predict` on the tiny embedding config (an untrained 2-block ViT)."""
     root = fit_tiny(tmp_path_factory, "embed", "tiny-embed", "predict", "--untrained", "true")

@@ -1,5 +1,5 @@
-"""The labelling prior: a classifier's classes mapped onto the session's, its scores before any
-label, and the product with the learner's."""
+"""The labelling prior: a classifier's or an alignment model's classes mapped onto the
+session's, its scores before any label, and the product with the learner's."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from galvision.embeddings.catalogue import Catalogue
 from galvision.errors import ConfigError
 from galvision.label.command import open_session, parse_label_args
 from galvision.label.pool import Pool
-from galvision.label.prior import class_matrix, classifier_prior, with_prior
+from galvision.label.prior import checkpoint_prior, class_matrix, with_prior
 from galvision.label.session import LabelError, LabelSession, SessionSettings
 from galvision.label.store import LabelStore
 from helpers.labelling import CLASSES, toy_pool
@@ -86,21 +86,38 @@ def test_a_prior_of_the_wrong_shape_or_weight_is_refused(tmp_path: Path) -> None
         SessionSettings(prior_weight=-1)
 
 
-def test_a_classifier_scores_the_catalogue_onto_the_label_classes(tiny_classifier: Path) -> None:
+def onto_two_classes(catalogue: Catalogue) -> dict[str, str]:
+    """The tiny survey's simulated classes summed onto smooth and featured."""
+    return {
+        name: "smooth" if name.startswith("smooth") else "featured"
+        for name in catalogue.class_names
+    }
+
+
+@pytest.mark.parametrize("checkpoint", ["tiny_classifier", "tiny_aligner"])
+def test_a_classifier_or_an_alignment_model_scores_the_catalogue_onto_the_label_classes(
+    checkpoint: str, request: pytest.FixtureRequest
+) -> None:
+    path: Path = request.getfixturevalue(checkpoint)
     catalogue = Catalogue(CONF / "tiny_morphology.yaml")
-    mapping = {name: "smooth" if name.startswith("smooth") else "featured"
-               for name in catalogue.class_names}  # fmt: skip
-    prior = classifier_prior(tiny_classifier, catalogue, CLASSES, mapping, np.arange(6))
+    mapping = onto_two_classes(catalogue)
+    prior = checkpoint_prior(path, catalogue, CLASSES, mapping, np.arange(6))
     assert prior.shape == (6, 2) and np.allclose(prior.sum(1), 1) and (prior > 0).all()
     with pytest.raises(ConfigError, match="no checkpoint at"):
-        classifier_prior(tiny_classifier.with_name("gone.ckpt"), catalogue, CLASSES, mapping)
+        checkpoint_prior(path.with_name("gone.ckpt"), catalogue, CLASSES, mapping)
+
+
+def test_a_checkpoint_that_scores_no_classes_is_refused(tiny_mae: Path) -> None:
+    catalogue = Catalogue(CONF / "tiny_morphology.yaml")
+    with pytest.raises(ConfigError, match="which scores no classes") as error:
+        checkpoint_prior(tiny_mae, catalogue, CLASSES, None, np.arange(2))
+    assert str(tiny_mae) in str(error.value) and "\n" not in str(error.value)
 
 
 def test_galvision_label_loads_and_caches_the_prior(
     tiny_mae: Path, tiny_classifier: Path, tmp_path: Path
 ) -> None:
-    mapping = {name: "smooth" if name.startswith("smooth") else "featured"
-               for name in Catalogue(CONF / "tiny_morphology.yaml").class_names}  # fmt: skip
+    mapping = onto_two_classes(Catalogue(CONF / "tiny_morphology.yaml"))
     argv = [
         "--config", str(CONF / "label.yaml"), "--backbone", str(tiny_mae),
         "--database", str(tmp_path / "labels.sqlite"), "--prior", str(tiny_classifier),

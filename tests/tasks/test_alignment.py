@@ -96,6 +96,18 @@ def test_zero_shot_metrics_use_prompts_and_symbols(aligned, tiny_backbone_kwargs
     assert 0 <= computed["test/zero_shot_text"] <= 1 and "test/retrieval_image_text" in computed
 
 
+def test_zero_shot_class_probabilities_ignore_orientation(aligned, tiny_backbone_kwargs) -> None:
+    task = small_task(tiny_backbone_kwargs).eval()
+    image = task.prepare(next(iter(aligned.test_dataloader())), "test")[keys.IMAGE]
+    probabilities = task.class_probabilities(image)
+    assert probabilities.shape == (len(image), 10)
+    torch.testing.assert_close(probabilities.sum(1), torch.ones(len(image)))
+    turned = task.class_probabilities(image.rot90(1, dims=(-2, -1)).flip(-1))
+    torch.testing.assert_close(turned, probabilities, atol=1e-5, rtol=1e-4)
+    one_view = task.zero_shot_probabilities(task.embed_images(image), task.class_text_embeddings())
+    assert not torch.allclose(one_view, probabilities)  # the 8 views are averaged
+
+
 def test_staged_pairs_join_at_their_step(tiny_backbone_kwargs) -> None:
     task = small_task(tiny_backbone_kwargs, pair_start={"image_symbol": 10})
     task.train()

@@ -292,8 +292,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         "--prior",
         type=Path,
         default=None,
-        help="a classification checkpoint scoring every galaxy before any label (on GZ1 its "
-        "simulated classes are summed onto elliptical and spiral)",
+        help="a classification or alignment checkpoint scoring every galaxy before any label "
+        "(on GZ1 its simulated classes are summed onto elliptical and spiral)",
     )
     parser.add_argument(
         "--prior-weight",

@@ -35,7 +35,7 @@ from galvision.embeddings.catalogue import Catalogue, load_datamodule
 from galvision.errors import ConfigError
 from galvision.label.learner import fit_learner
 from galvision.label.pool import Pool, cache_key, embed_catalogue, source_stamp, unit_rows
-from galvision.label.prior import cached_array, classifier_prior
+from galvision.label.prior import cached_array, checkpoint_prior
 from galvision.label.session import LabelSession, SessionSettings
 from galvision.label.store import LabelStore
 
@@ -171,8 +171,8 @@ def embedded_split(
 
 @dataclass(frozen=True)
 class Prior:
-    """A classification checkpoint scoring every galaxy before any label, and its classes
-    mapped onto a set's."""
+    """A classification or alignment checkpoint scoring every galaxy before any label, and its
+    classes mapped onto a set's."""
 
     checkpoint: Path
     mapping: dict[str, str] | None = None
@@ -192,7 +192,7 @@ def with_split_prior(
     digest = hashlib.sha256(made_of.encode()).hexdigest()[:16]
     scores = cached_array(
         folder / f"{config.stem}-prior-{digest}.npy",
-        lambda: classifier_prior(
+        lambda: checkpoint_prior(
             prior.checkpoint, Catalogue(config), classes, prior.mapping, part.rows
         ),
     )

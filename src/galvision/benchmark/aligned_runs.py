@@ -94,14 +94,6 @@ def embed_images(task: AlignmentTask, dataset, observe: bool) -> tuple[torch.Ten
     return torch.cat(embeddings), torch.cat(labels), torch.cat(images)
 
 
-@torch.no_grad()
-def zero_shot_probabilities(
-    task: AlignmentTask, embeddings: torch.Tensor, prototypes: torch.Tensor
-) -> torch.Tensor:
-    """Class probabilities of image embeddings from class prototypes (K, dim) in their space."""
-    return (task.network.scale() * embeddings @ prototypes.T).softmax(1)
-
-
 def class_scores(probabilities: torch.Tensor, labels: torch.Tensor, classes: int) -> dict:
     """Accuracy, macro-F1 and macro one-vs-rest AUROC of simulated-class predictions."""
     return {
@@ -166,14 +158,14 @@ def zero_shot_rows(models: AlignedModels, sim, real) -> tuple[list[dict], list[d
         names = real.class_names
         embeddings, labels, _ = embed_images(task, real.datasets["test"], observe=False)
         words = task.class_text_embeddings({gz1: GZ1_PROMPTS[gz1] for gz1 in names})
-        own = zero_shot_probabilities(task, embeddings, words)
+        own = task.zero_shot_probabilities(embeddings, words)
         real_rows.append(
             {"variant": name, "from": "GZ1 class words", **real_scores(own, labels, names)}
         )
         prototypes = task.class_prototypes()
         for source in sources:
             mapped = gather_classes(
-                zero_shot_probabilities(task, embeddings, prototypes[source]),
+                task.zero_shot_probabilities(embeddings, prototypes[source]),
                 task.class_names,
                 names,
             )

@@ -14,7 +14,6 @@ from galvision.benchmark.aligned_runs import (
     class_scores,
     embed_images,
     fraction_arguments,
-    zero_shot_probabilities,
 )
 from galvision.benchmark.classification import (
     REAL_PATH,
@@ -114,7 +113,7 @@ def simulated_few_labels(
         train = embed_split(task.backbone, data.datasets["train"], task.transforms)
         test = embed_split(task.backbone, data.datasets["test"], task.transforms)
         embeddings, labels, _ = embed_images(task, data.datasets["test"], observe=True)
-        zero_shot = zero_shot_probabilities(task, embeddings, task.class_text_embeddings())
+        zero_shot = task.zero_shot_probabilities(embeddings, task.class_text_embeddings())
         rows.append(
             {
                 "method": f"{method}, zero-shot",
@@ -164,7 +163,7 @@ def real_few_labels(
         features, labels = embed_split(task.backbone, data.dataset, task.transforms)
         embeddings, test_labels, _ = embed_images(task, data.datasets["test"], observe=False)
         mapped = gather_classes(
-            zero_shot_probabilities(task, embeddings, task.class_text_embeddings()),
+            task.zero_shot_probabilities(embeddings, task.class_text_embeddings()),
             task.class_names,
             names,
         )

@@ -55,7 +55,8 @@ def label_parser() -> ArgumentParser:
         "--prior",
         type=str | None,
         default=None,
-        help="a classification checkpoint whose scores the page shows before any label",
+        help="a classification or alignment checkpoint whose scores the page shows before "
+        "any label",
     )
     parser.add_argument(
         "--prior_classes",

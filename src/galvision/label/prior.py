@@ -1,8 +1,9 @@
-"""A prior for the labelling learner: a classifier's scores of every galaxy before any label.
+"""A prior for the labelling learner: a model's scores of every galaxy before any label.
 
-A classifier trained on the simulation knows the classes before anyone labels a galaxy. Its
-probabilities, summed onto the session's classes, are the page's scores from the start, and
-the learner's own probabilities are combined with them as a product of experts,
+A classifier trained on the simulation knows the classes before anyone labels a galaxy, and so
+does an alignment model, zero-shot from the classes' prompts. Their probabilities, summed onto
+the session's classes, are the page's scores from the start, and the learner's own
+probabilities are combined with them as a product of experts,
 ``p ∝ prior^weight · probe``: with few labels the prior carries the ranking, and the probe
 corrects it as labels come in.
 """
@@ -22,7 +23,7 @@ from galvision.embeddings.catalogue import Catalogue
 from galvision.errors import ConfigError
 from galvision.folders import atomic_path
 from galvision.label.pool import cache_key
-from galvision.tasks.classification import ClassificationTask
+from galvision.tasks.base import GalaxyTask
 
 PRIOR_BATCH = 256
 FLOOR = 1e-6  # the least probability a prior gives a class, so no label is ever ruled out
@@ -53,25 +54,36 @@ def class_matrix(
     return matrix
 
 
+def scoring_task(checkpoint: Path) -> GalaxyTask:
+    """The task of a checkpoint that scores classes: a classifier, or an alignment model."""
+    if not Path(checkpoint).is_file():
+        raise ConfigError(f"prior: no checkpoint at {checkpoint}")
+    task = load_checkpoint_task(Path(checkpoint), GalaxyTask)
+    if not hasattr(task, "class_probabilities"):
+        raise ConfigError(
+            f"prior: {checkpoint} holds a {type(task).__name__}, which scores no classes; "
+            "give a classification or an alignment checkpoint"
+        )
+    return task
+
+
 @torch.no_grad()
-def classifier_prior(
+def checkpoint_prior(
     checkpoint: Path,
     catalogue: Catalogue,
     classes: Sequence[str],
     mapping: Mapping[str, str] | None = None,
     rows: np.ndarray | None = None,
 ) -> np.ndarray:
-    """(rows, classes) probabilities of a classification checkpoint on ``rows`` of
-    ``catalogue`` (default: all), summed onto ``classes`` and renormalised."""
-    if not Path(checkpoint).is_file():
-        raise ConfigError(f"prior: no checkpoint at {checkpoint}")
-    task = load_checkpoint_task(Path(checkpoint), ClassificationTask)
+    """(rows, classes) probabilities of a classification or alignment checkpoint on ``rows``
+    of ``catalogue`` (default: all), summed onto ``classes`` and renormalised."""
+    task = scoring_task(checkpoint)
     matrix = torch.from_numpy(class_matrix(task.class_names, classes, mapping)).float()
     rows = np.arange(len(catalogue)) if rows is None else np.asarray(rows)
     chunks = []
     for start in tqdm(range(0, len(rows), PRIOR_BATCH), desc="prior", unit="batch"):
         images = torch.from_numpy(catalogue.images(rows[start : start + PRIOR_BATCH])).float()
-        chunks.append(task.predict_outputs(images)["probabilities"] @ matrix)
+        chunks.append(task.class_probabilities(images) @ matrix)
     summed = torch.cat(chunks).clamp_min(FLOOR) if chunks else torch.empty(0, len(classes))
     return (summed / summed.sum(1, keepdim=True)).numpy()
 
@@ -83,13 +95,13 @@ def load_prior(
     mapping: Mapping[str, str] | None,
     cache_dir: Path,
 ) -> np.ndarray:
-    """The prior of every row of a data config (:func:`classifier_prior`), cached in
+    """The prior of every row of a data config (:func:`checkpoint_prior`), cached in
     ``cache_dir`` under a key of the checkpoint, the catalogue, the classes and the mapping."""
     mapped = sorted((mapping or {}).items())
     made_of = f"{cache_key(str(checkpoint), data_config)}|{list(classes)}|{mapped}"
     cached = cache_dir / f"prior-{hashlib.sha256(made_of.encode()).hexdigest()[:16]}.npy"
     return cached_array(
-        cached, lambda: classifier_prior(checkpoint, Catalogue(data_config), classes, mapping)
+        cached, lambda: checkpoint_prior(checkpoint, Catalogue(data_config), classes, mapping)
     )
 
 

@@ -29,6 +29,7 @@ from galvision.metrics import retrieval_hits
 from galvision.models.alignment import PAIRS, AlignmentNetwork
 from galvision.tasks.base import GalaxyTask
 from galvision.transforms import BatchTransform, Observe, RandomDihedral
+from galvision.transforms.dihedral import DIHEDRAL_ORDER, dihedral
 
 PROTOTYPE_SYMBOLS = 16  # varied symbols averaged into each class's symbol prototype
 PROTOTYPE_SEED = 1234
@@ -238,6 +239,22 @@ class AlignmentTask(GalaxyTask):
         text = self.class_text_embeddings()
         symbol = self.class_symbol_embeddings()
         return {"text": text, "symbol": symbol, "both": F.normalize(text + symbol, dim=-1)}
+
+    @torch.no_grad()
+    def zero_shot_probabilities(
+        self, embeddings: torch.Tensor, prototypes: torch.Tensor
+    ) -> torch.Tensor:
+        """Class probabilities of image embeddings from class prototypes (K, dim) in their space."""
+        return (self.network.scale() * embeddings @ prototypes.T).softmax(1)
+
+    @torch.no_grad()
+    def class_probabilities(self, image: torch.Tensor) -> torch.Tensor:
+        """Zero-shot (B, K) probabilities of ``class_names`` from their prompts, averaged over
+        the 8 right-angle turns and flips of each image (no image label needed)."""
+        views = torch.cat([dihedral(image, k) for k in range(DIHEDRAL_ORDER)])
+        prototypes = self.class_text_embeddings()
+        probabilities = self.zero_shot_probabilities(self.embed_images(views), prototypes)
+        return probabilities.reshape(DIHEDRAL_ORDER, len(image), -1).mean(0)
 
     def update_metrics(self, metrics: MetricCollection, outputs: dict, batch: dict) -> None:
         """Zero-shot accuracy by prompts, symbols and both; in-batch image→text retrieval."""

@@ -172,6 +172,11 @@ class ClassificationTask(GalaxyTask):
             "probabilities": probabilities
         }
 
+    @torch.no_grad()
+    def class_probabilities(self, image: torch.Tensor) -> torch.Tensor:
+        """(B, num_classes) probabilities of the images (TTA-averaged where the task uses it)."""
+        return self.predict_outputs(image)["probabilities"]
+
     def compute(self, batch: dict) -> dict[str, Any]:
         """Cross-entropy (NLL of the averaged probabilities with TTA), plus regression and votes."""
         needed = [keys.LABEL, *([keys.PARAMS] if self.parameter_names else [])]
