@@ -29,7 +29,7 @@ from galvision.metrics import retrieval_hits
 from galvision.models.alignment import PAIRS, AlignmentNetwork
 from galvision.tasks.base import GalaxyTask
 from galvision.transforms import BatchTransform, Observe, RandomDihedral
-from galvision.transforms.dihedral import DIHEDRAL_ORDER, dihedral
+from galvision.transforms.dihedral import DIHEDRAL_ORDER, dihedral_views
 
 PROTOTYPE_SYMBOLS = 16  # varied symbols averaged into each class's symbol prototype
 PROTOTYPE_SEED = 1234
@@ -251,7 +251,7 @@ class AlignmentTask(GalaxyTask):
     def class_probabilities(self, image: torch.Tensor) -> torch.Tensor:
         """Zero-shot (B, K) probabilities of ``class_names`` from their prompts, averaged over
         the 8 right-angle turns and flips of each image (no image label needed)."""
-        views = torch.cat([dihedral(image, k) for k in range(DIHEDRAL_ORDER)])
+        views = dihedral_views(image)
         prototypes = self.class_text_embeddings()
         probabilities = self.zero_shot_probabilities(self.embed_images(views), prototypes)
         return probabilities.reshape(DIHEDRAL_ORDER, len(image), -1).mean(0)

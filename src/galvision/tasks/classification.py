@@ -27,7 +27,7 @@ from galvision.tasks.base import GalaxyTask
 from galvision.tasks.parameters import ParameterTargets
 from galvision.tasks.votes import dirichlet_multinomial_nll
 from galvision.transforms import BatchTransform, Observe, RandomDihedral
-from galvision.transforms.dihedral import DIHEDRAL_ORDER, dihedral
+from galvision.transforms.dihedral import dihedral_views
 
 
 def classification_metrics(num_classes: int) -> MetricCollection:
@@ -163,7 +163,7 @@ class ClassificationTask(GalaxyTask):
         """Head outputs of the images as given, plus class ``probabilities`` (TTA-averaged)."""
         views = image
         if self.uses_tta:
-            views = torch.cat([dihedral(image, k) for k in range(DIHEDRAL_ORDER)])
+            views = dihedral_views(image)
         outputs = self(views)
         logits, n = outputs["logits"], len(image)
         probabilities = logits.softmax(-1).reshape(-1, n, logits.shape[-1]).mean(0)

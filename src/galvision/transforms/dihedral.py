@@ -32,6 +32,11 @@ def dihedral(images: torch.Tensor, k: int) -> torch.Tensor:
     return rotated.flip(-1) if k >= 4 else rotated
 
 
+def dihedral_views(images: torch.Tensor) -> torch.Tensor:
+    """All 8 rotations and flips of (B, ..., H, W) images stacked as (8·B, ...), untouched first."""
+    return torch.cat([dihedral(images, k) for k in range(DIHEDRAL_ORDER)])
+
+
 def dihedral_boxes(boxes: torch.Tensor, k: int, size: int) -> torch.Tensor:
     """Boxes (n, 4) of a ``size``-pixel square image under :func:`dihedral`."""
     x0, y0, x1, y1 = boxes.unbind(-1)
