@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,9 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 
 
 LAST = Path("checkpoints") / "last.ckpt"
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    torch.set_num_threads(1)  # one thread per worker: the workers share the cores
 
 
 @pytest.fixture(autouse=True)
