@@ -20,16 +20,13 @@ from galvision.benchmark.active import (
     score_at,
 )
 from galvision.benchmark.active_runs import (
-    ActiveSet,
-    Split,
-    embed_set,
     every_label_scores,
     heldout_scores,
     labelling_code,
     oracle_curve,
     resumable_curve,
-    split_rows,
 )
+from galvision.benchmark.active_sets import ActiveSet, Split, embed_set, split_rows
 from galvision.cli import main
 from galvision.errors import ConfigError
 from galvision.label.store import LabelStore

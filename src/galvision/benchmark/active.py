@@ -26,17 +26,19 @@ from tqdm.auto import tqdm
 from galvision.benchmark.active_latency import measure_latency
 from galvision.benchmark.active_plot import save_curves
 from galvision.benchmark.active_runs import (
-    ActiveSet,
-    Prior,
-    Split,
-    embed_set,
-    embedding_name,
     every_label_scores,
     heldout_scores,
     labelling_code,
     oracle_curve,
     resnet_point,
     resumable_curve,
+)
+from galvision.benchmark.active_sets import (
+    ActiveSet,
+    Prior,
+    Split,
+    embed_set,
+    embedding_name,
     set_classes,
 )
 from galvision.benchmark.classification import SIM_TO_GZ1

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from galvision.benchmark.active_runs import ORACLE, Split
+from galvision.benchmark.active_runs import ORACLE
+from galvision.benchmark.active_sets import Split
 from galvision.label.app import create_app
 from galvision.label.pool import Pool
 from galvision.label.session import LabelSession, SessionSettings
