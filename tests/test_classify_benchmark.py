@@ -4,12 +4,8 @@ import pytest
 import torch
 
 from galvision.backbones import ConvBackbone
-from galvision.benchmark.classification import (
-    SIM_TO_GZ1,
-    gather_classes,
-    parse_label_counts,
-    real_scores,
-)
+from galvision.benchmark.classification import parse_label_counts
+from galvision.benchmark.gz1_scores import SIM_TO_GZ1, gather_classes, real_scores
 from galvision.cli import main
 from galvision.data.simulate import CLASS_NAMES
 from galvision.errors import ConfigError, DataError

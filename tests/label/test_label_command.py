@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, SHARED_DATA
-from galvision.benchmark.classification import SIM_TO_GZ1
+from galvision.benchmark.gz1_scores import SIM_TO_GZ1
 from galvision.cli import main
 from galvision.data.row_tables import dataset_labels
 from galvision.embeddings.catalogue import load_datamodule

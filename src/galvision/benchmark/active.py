@@ -41,7 +41,7 @@ from galvision.benchmark.active_sets import (
     embedding_name,
     set_classes,
 )
-from galvision.benchmark.classification import SIM_TO_GZ1
+from galvision.benchmark.gz1_scores import SIM_TO_GZ1
 from galvision.benchmark.report import half_range, with_spread, write_report
 from galvision.benchmark.training import add_config_argument
 from galvision.errors import ConfigError

@@ -14,10 +14,7 @@ from torchmetrics.functional.classification import (
 )
 from torchmetrics.functional.retrieval import retrieval_precision
 
-from galvision.benchmark.classification import (
-    gather_classes,
-    real_scores,
-)
+from galvision.benchmark.gz1_scores import gather_classes, real_scores
 from galvision.benchmark.training import (
     LAST,
     resumable_run,

@@ -32,11 +32,8 @@ from galvision.benchmark.aligned_runs import (
     parse_variants,
     zero_shot_rows,
 )
-from galvision.benchmark.classification import (
-    REAL_PATH,
-    SIM_TO_GZ1,
-)
 from galvision.benchmark.few_labels import real_few_labels, simulated_few_labels
+from galvision.benchmark.gz1_scores import REAL_PATH, SIM_TO_GZ1
 from galvision.benchmark.report import with_suffix, write_report
 from galvision.benchmark.training import (
     add_config_argument,

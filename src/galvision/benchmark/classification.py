@@ -15,13 +15,14 @@ import argparse
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import torch
-from torchmetrics.functional.classification import (
-    binary_auroc,
-    multiclass_accuracy,
-    multiclass_f1_score,
-)
 
+from galvision.benchmark.gz1_scores import (
+    REAL_PATH,
+    SIM_TO_GZ1,
+    gather_classes,
+    predict_probabilities,
+    real_scores,
+)
 from galvision.benchmark.report import write_report
 from galvision.benchmark.training import (
     LAST,
@@ -34,10 +35,8 @@ from galvision.benchmark.training import (
     resumable_run,
 )
 from galvision.checkpoints import load_checkpoint_task
-from galvision.data import keys
 from galvision.data.simulate.classes import CLASS_NAMES
 from galvision.errors import ConfigError
-from galvision.label.prior import class_matrix
 from galvision.tasks.classification import ClassificationTask
 
 COLUMNS = ("method", "training", "labels_per_class", "accuracy", "f1_macro", "auroc")
@@ -45,21 +44,7 @@ REAL_COLUMNS = ("method", "training", "labels_per_class", "accuracy", "f1_macro"
 BACKBONE = "--model.init_args.backbone"
 WEIGHTS = f"{BACKBONE}.init_args.weights"
 LABELS = "--data.init_args.labels_per_class"
-REAL_PATH = "--data.init_args.dataset.init_args.dataset.init_args.path"
 ALL = "all"
-# Each simulated class onto the Galaxy Zoo 1 class a volunteer would most likely give it.
-SIM_TO_GZ1 = {
-    "smooth_round": "elliptical",
-    "smooth_in_between": "elliptical",
-    "smooth_cigar": "elliptical",
-    "edge_on_no_bulge": "edge_on",
-    "edge_on_with_bulge": "edge_on",
-    "unbarred_tight_spiral": "spiral",
-    "unbarred_loose_spiral": "spiral",
-    "barred_spiral": "spiral",
-    "merger": "merger",
-    "ring": "spiral",  # ring galaxies are disks; GZ1 has no ring class
-}
 
 
 def resnet_arguments(in_chans: int, img_size: int) -> tuple[str, ...]:
@@ -178,39 +163,6 @@ def save_learning_curve(rows: list[dict], full_size: int, path: Path) -> None:
 
 
 # -- real galaxies --------------------------------------------------------------------------
-@torch.no_grad()
-def predict_probabilities(task: ClassificationTask, datamodule, split: str) -> tuple:
-    """Class probabilities (with the task's TTA) and labels of one split, on the CPU."""
-    task.eval()
-    probabilities, labels = [], []
-    loader = {"val": datamodule.val_dataloader, "test": datamodule.test_dataloader}[split]()
-    for batch in loader:
-        probabilities.append(task.predict_outputs(batch[keys.IMAGE])["probabilities"])
-        labels.append(batch[keys.LABEL])
-    return torch.cat(probabilities), torch.cat(labels)
-
-
-def gather_classes(probabilities: torch.Tensor, names: list[str], into: list[str]) -> torch.Tensor:
-    """Probabilities over ``names`` summed onto the classes ``into`` through SIM_TO_GZ1."""
-    matrix = torch.from_numpy(class_matrix(names, into, SIM_TO_GZ1)).to(probabilities)
-    return probabilities @ matrix
-
-
-def real_scores(probabilities: torch.Tensor, labels: torch.Tensor, names: list[str]) -> dict:
-    """Accuracy, macro-F1 and the spiral-vs-elliptical AUROC of real-galaxy predictions."""
-    classes = len(names)
-    spiral, elliptical = names.index("spiral"), names.index("elliptical")
-    pair = (labels == spiral) | (labels == elliptical)
-    odds = probabilities[pair, spiral] / (
-        probabilities[pair, spiral] + probabilities[pair, elliptical]
-    ).clamp_min(1e-12)
-    return {
-        "accuracy": float(multiclass_accuracy(probabilities, labels, classes, average="micro")),
-        "f1_macro": float(multiclass_f1_score(probabilities, labels, classes, average="macro")),
-        "auroc_spiral": float(binary_auroc(odds, (labels[pair] == spiral).long())),
-    }
-
-
 def real_table(
     real: Path,
     real_config: ConfigFiles,

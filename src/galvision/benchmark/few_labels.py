@@ -15,9 +15,9 @@ from galvision.benchmark.aligned_runs import (
     embed_images,
     fraction_arguments,
 )
-from galvision.benchmark.classification import (
+from galvision.benchmark.classification import WEIGHTS
+from galvision.benchmark.gz1_scores import (
     REAL_PATH,
-    WEIGHTS,
     gather_classes,
     predict_probabilities,
     real_scores,

@@ -20,7 +20,8 @@ from torch.utils.data import DataLoader, Dataset
 from torchmetrics.functional.classification import multiclass_accuracy
 
 from galvision import api
-from galvision.benchmark.classification import ALL, REAL_PATH, parse_label_counts, real_scores
+from galvision.benchmark.classification import ALL, parse_label_counts
+from galvision.benchmark.gz1_scores import REAL_PATH, real_scores
 from galvision.benchmark.report import write_report
 from galvision.benchmark.training import (
     ConfigFiles,

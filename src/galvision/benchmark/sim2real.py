@@ -26,7 +26,7 @@ from torch.utils.data import DataLoader, Subset
 
 from galvision import api
 from galvision.benchmark.arguments import named_values
-from galvision.benchmark.classification import (
+from galvision.benchmark.gz1_scores import (
     REAL_PATH,
     SIM_TO_GZ1,
     gather_classes,
