@@ -73,7 +73,9 @@ class MultiTask(GalaxyTask):
         optimizer, lr_scheduler, layer_decay, freeze_backbone: as in every GalaxyTask.
     """
 
-    module_arguments = ("backbone", "tasks", "sampler", "optimizer", "lr_scheduler")
+    module_arguments = (
+        "backbone", "tasks", "sampler", "gradient_aggregator", "optimizer", "lr_scheduler"
+    )  # fmt: skip
     # Left out of benchmark run digests while at their defaults.
     later_arguments = (
         "optimizer_state", "task_norms", "adapter_rank", "tasks_per_step", "gradient_aggregator"
