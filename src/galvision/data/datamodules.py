@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from lightning.pytorch import LightningDataModule
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, RandomSampler, Sampler
+from torchdata.stateful_dataloader import StatefulDataLoader
 
 from galvision.data import keys
 from galvision.data.labelled import check_label_budget, labelled_training
@@ -62,13 +63,20 @@ class GalaxyDataModule(LightningDataModule):
     def _loader(
         self, split: str, shuffle: bool = False, sampler: Sampler | None = None
     ) -> DataLoader:
-        """Batches of a split; training batches (shuffled or sampled) drop the last partial one."""
-        return DataLoader(
+        """Batches of a split; training batches (shuffled or sampled) drop the last partial one.
+
+        Training loaders keep their place in the epoch in each checkpoint (torchdata's
+        ``StatefulDataLoader``), so a fit resumed mid-epoch sees the rest of that epoch's
+        galaxies in the same order, not the epoch again from its start.
+        """
+        training = shuffle or sampler is not None
+        loader = StatefulDataLoader if training else DataLoader
+        return loader(
             self.datasets[split],
             batch_size=self.batch_size,
             shuffle=shuffle,
             sampler=sampler,
-            drop_last=shuffle or sampler is not None,
+            drop_last=training,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
             pin_memory=torch.cuda.is_available(),
