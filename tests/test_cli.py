@@ -82,6 +82,22 @@ def test_interrupted_fit_resumes_from_last(tmp_path):
     assert steps and min(steps) >= 2
 
 
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_a_resumed_fit_ends_with_the_weights_of_an_uninterrupted_one(tmp_path, workers):
+    # The schedule's length is fixed, as it is for a run stopped by a fault, not by max_steps.
+    loaders = (
+        "--data.init_args.num_workers", workers,
+        "--model.init_args.lr_scheduler.init_args.total_steps", "4",
+    )  # fmt: skip
+    whole = fit(tmp_path / "whole", "--trainer.max_steps", "4", *loaders)
+    fit(tmp_path / "stopped", "--trainer.max_steps", "2", *loaders)  # mid-epoch: 4 steps each
+    resumed = fit(tmp_path / "stopped", "--trainer.max_steps", "4", "--ckpt_path", "last", *loaders)
+    whole, resumed = (torch.load(p, weights_only=False)["state_dict"] for p in (whole, resumed))
+    assert whole.keys() == resumed.keys()
+    for name, weights in whole.items():
+        torch.testing.assert_close(resumed[name], weights, rtol=0, atol=0, msg=name)
+
+
 def test_print_config_shows_the_resolved_interpolations(capsys, tmp_path):
     with pytest.raises(SystemExit) as exit_info:
         main(

@@ -14,6 +14,7 @@ from torchdata.stateful_dataloader import StatefulDataLoader
 
 from galvision.data import keys
 from galvision.data.labelled import check_label_budget, labelled_training
+from galvision.data.random_state import RandomStateDataset
 from galvision.data.simulate import CLASS_NAMES, SurveyConfig, cached_survey
 from galvision.data.simulate.framing import noise_kernel
 from galvision.data.simulate.presets import DECALS, SurveyPreset, preset_display, preset_noise
@@ -65,14 +66,18 @@ class GalaxyDataModule(LightningDataModule):
     ) -> DataLoader:
         """Batches of a split; training batches (shuffled or sampled) drop the last partial one.
 
-        Training loaders keep their place in the epoch in each checkpoint (torchdata's
-        ``StatefulDataLoader``), so a fit resumed mid-epoch sees the rest of that epoch's
-        galaxies in the same order, not the epoch again from its start.
+        Training loaders keep their place in the epoch and their workers' random state in each
+        checkpoint (torchdata's ``StatefulDataLoader``), so a fit resumed mid-epoch sees the rest
+        of that epoch's galaxies in the same order, drawn as they would have been, not the
+        epoch again from its start.
         """
         training = shuffle or sampler is not None
-        loader = StatefulDataLoader if training else DataLoader
+        if training:
+            dataset, loader = RandomStateDataset(self.datasets[split]), StatefulDataLoader
+        else:
+            dataset, loader = self.datasets[split], DataLoader
         return loader(
-            self.datasets[split],
+            dataset,
             batch_size=self.batch_size,
             shuffle=shuffle,
             sampler=sampler,
