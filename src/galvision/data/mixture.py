@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch.utils.data import ConcatDataset, DataLoader, WeightedRandomSampler
+from torch.utils.data import ConcatDataset, DataLoader
 
 from galvision.data import keys
 from galvision.data.datamodules import GalaxyDataModule, SurveyDataModule, SurveyDataset
+from galvision.data.samplers import ResumableWeightedSampler
 from galvision.data.simulate.framing import noise_kernel
 from galvision.data.simulate.presets import asinh_display_row
 from galvision.errors import ConfigError
@@ -119,5 +120,5 @@ class MixedSurveyDataModule(GalaxyDataModule):
         return torch.from_numpy(per_sample)
 
     def train_dataloader(self) -> DataLoader:
-        sampler = WeightedRandomSampler(self.sample_weights(), len(self.datasets["train"]))
+        sampler = ResumableWeightedSampler(self.sample_weights(), len(self.datasets["train"]))
         return self._loader("train", sampler=sampler)

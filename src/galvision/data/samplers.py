@@ -1,0 +1,58 @@
+"""Weighted training draws that a checkpoint can resume mid-epoch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+from torch.utils.data import Sampler
+
+
+class ResumableWeightedSampler(Sampler[int]):
+    """Draws ``num_samples`` rows with replacement in proportion to ``weights``, as torch's
+    ``WeightedRandomSampler`` does, from a generator of its own (seeded from the global one),
+    so that an epoch's draws can be made again from the generator's state at its start."""
+
+    def __init__(self, weights: torch.Tensor, num_samples: int) -> None:
+        self.weights = torch.as_tensor(weights, dtype=torch.double)
+        self.num_samples = num_samples
+        self.generator = torch.Generator()
+        self.generator.manual_seed(int(torch.randint(2**62, ()).item()))
+
+    def draw(self) -> list[int]:
+        """One epoch of rows."""
+        rows = torch.multinomial(self.weights, self.num_samples, True, generator=self.generator)
+        return rows.tolist()
+
+    def __iter__(self) -> Iterator[int]:
+        return WeightedDraws(self)
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+
+class WeightedDraws(Iterator[int]):
+    """One epoch of a :class:`ResumableWeightedSampler`, whose state (the generator at the
+    epoch's start, the rows given) torchdata's ``StatefulDataLoader`` keeps in checkpoints."""
+
+    def __init__(self, sampler: ResumableWeightedSampler) -> None:
+        self.sampler = sampler
+        self.start = sampler.generator.get_state()
+        self.rows = sampler.draw()
+        self.given = 0
+
+    def __next__(self) -> int:
+        if self.given == len(self.rows):
+            raise StopIteration
+        self.given += 1
+        return self.rows[self.given - 1]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"generator": self.start, "given": self.given}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.start = state["generator"]
+        self.sampler.generator.set_state(self.start)
+        self.rows = self.sampler.draw()
+        self.given = state["given"]
