@@ -38,9 +38,11 @@ class RandomStateCheckpoint(L.Callback):
         self.pending: dict[str, Any] | None = None
 
     def state_dict(self) -> dict[str, Any]:
+        """The main process's random state, as the checkpoint is written."""
         return process_random_state()
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Keep the checkpoint's random state for the first training step."""
         self.pending = state_dict
 
     def on_train_batch_start(self, trainer: L.Trainer, *args: Any) -> None:

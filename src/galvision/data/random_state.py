@@ -69,7 +69,9 @@ class RandomStateDataset(Dataset):
         return self.dataset[index]
 
     def state_dict(self) -> dict[str, Any]:
+        """The random state of the process this copy of the set runs in."""
         return process_random_state()
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Put the process's random state back before the resumed epoch's first sample."""
         restore_process_random_state(state)

@@ -49,9 +49,11 @@ class WeightedDraws(Iterator[int]):
         return self.rows[self.given - 1]
 
     def state_dict(self) -> dict[str, Any]:
+        """The generator's state at the epoch's start and the rows given so far."""
         return {"generator": self.start, "given": self.given}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Draw the saved epoch again and carry on after the rows it had given."""
         self.start = state["generator"]
         self.sampler.generator.set_state(self.start)
         self.rows = self.sampler.draw()
