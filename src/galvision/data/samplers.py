@@ -6,30 +6,25 @@ from collections.abc import Iterator
 from typing import Any
 
 import torch
-from torch.utils.data import Sampler
+from torch.utils.data import WeightedRandomSampler
 
 
-class ResumableWeightedSampler(Sampler[int]):
-    """Draws ``num_samples`` rows with replacement in proportion to ``weights``, as torch's
-    ``WeightedRandomSampler`` does, from a generator of its own (seeded from the global one),
-    so that an epoch's draws can be made again from the generator's state at its start."""
+class ResumableWeightedSampler(WeightedRandomSampler):
+    """torch's ``WeightedRandomSampler`` (with replacement) on a generator of its own, seeded
+    from the global one, so that an epoch's draws can be made again from the generator's state
+    at its start."""
 
     def __init__(self, weights: torch.Tensor, num_samples: int) -> None:
-        self.weights = torch.as_tensor(weights, dtype=torch.double)
-        self.num_samples = num_samples
-        self.generator = torch.Generator()
-        self.generator.manual_seed(int(torch.randint(2**62, ()).item()))
+        generator = torch.Generator()
+        generator.manual_seed(int(torch.randint(2**62, ()).item()))
+        super().__init__(weights, num_samples, replacement=True, generator=generator)
 
     def draw(self) -> list[int]:
         """One epoch of rows."""
-        rows = torch.multinomial(self.weights, self.num_samples, True, generator=self.generator)
-        return rows.tolist()
+        return list(super().__iter__())
 
     def __iter__(self) -> Iterator[int]:
         return WeightedDraws(self)
-
-    def __len__(self) -> int:
-        return self.num_samples
 
 
 class WeightedDraws(Iterator[int]):
